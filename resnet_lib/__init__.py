@@ -1,0 +1,17 @@
+"""resnet_lib: the tested library behind "ResNet, reproduced".
+
+He, Zhang, Ren, Sun, "Deep Residual Learning for Image Recognition" (arXiv:1512.03385),
+reproduced with Keras 3. Submodules hold one idea each:
+
+- ``resnet_lib.models``: plain and residual networks of the paper (Table 1, Section 4.2).
+- ``resnet_lib.complexity``: multiply-adds ("FLOPs" in the paper) and Table 1 regenerated.
+- ``resnet_lib.profiles``: the book's execution profile (smoke / cpu / gpu).
+- ``resnet_lib.data``: Pascal VOC2012, CIFAR-10 and scikit-learn digits pipelines.
+- ``resnet_lib.train``, ``resnet_lib.metrics``: recipes, resumable runs, metrics.
+- ``resnet_lib.analysis``, ``resnet_lib.plots``: lesion study, responses, gradients, figures.
+
+Importing ``resnet_lib`` imports nothing heavy; the model code needs only Keras 3 (any
+backend), so it runs on machines with JAX or PyTorch and no TensorFlow.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,28 @@
+"""Plain and residual networks of He et al. 2015, backend-neutral Keras 3.
+
+- ``imagenet_resnet(depth, ...)``: Table 1, depths 18/34/50/101/152.
+- ``cifar_resnet(depth, ...)``: Section 4.2, depths 6n+2.
+- ``build_model(name, ...)``: presets such as "resnet20", "plain56", "resnet50".
+- ``blocks``: ``basic_block``, ``bottleneck_block`` and ``BlockOptions``.
+- ``ZeroPadShortcut``: the parameter-free option-A shortcut, a registered Keras layer.
+"""
+
+from resnet_lib.models.blocks import BlockOptions, basic_block, bottleneck_block
+from resnet_lib.models.cifar import cifar_resnet
+from resnet_lib.models.imagenet import STAGES, imagenet_resnet
+from resnet_lib.models.layers import ZeroPadShortcut
+from resnet_lib.models.presets import PRESETS, build_model, parse_preset, preset_names
+
+__all__ = [
+    "BlockOptions",
+    "PRESETS",
+    "STAGES",
+    "ZeroPadShortcut",
+    "basic_block",
+    "bottleneck_block",
+    "build_model",
+    "cifar_resnet",
+    "imagenet_resnet",
+    "parse_preset",
+    "preset_names",
+]

@@ -1,0 +1,101 @@
+"""ImageNet-style ResNets of Table 1 (He et al. 2015, Section 3.4 and Table 1).
+
+Stem: 7x7/64 convolution with stride 2 and a 3x3 max pool with stride 2; four stages conv2_x
+.. conv5_x of widths 64/128/256/512 (x4 at a bottleneck's output), conv3_1, conv4_1 and conv5_1
+downsampling by 2; global average pooling and a ``num_classes``-way classifier.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from resnet_lib.models.blocks import BlockOptions, batch_norm, conv, head, stage
+
+# depth -> (block, blocks per stage): Table 1, the architecture as data.
+STAGES = {
+    18: ("basic", (2, 2, 2, 2)),
+    34: ("basic", (3, 4, 6, 3)),
+    50: ("bottleneck", (3, 4, 6, 3)),
+    101: ("bottleneck", (3, 4, 23, 3)),
+    152: ("bottleneck", (3, 8, 36, 3)),
+}
+WIDTHS = (64, 128, 256, 512)
+
+
+def imagenet_resnet(
+    depth: int,
+    *,
+    num_classes: int = 1000,
+    input_shape=(224, 224, 3),
+    residual: bool = True,
+    shortcut: str = "B",
+    stride_at: str = "1x1",
+    use_bias: bool = False,
+    preact: bool = False,
+    zero_init_residual: bool = False,
+    include_top: bool = True,
+    classifier_activation: str | None = "softmax",
+    weight_decay: float = 0.0,
+    bn_momentum: float = 0.9,
+    name: str | None = None,
+) -> keras.Model:
+    """Build the 18/34/50/101/152-layer network of Table 1, residual or plain.
+
+    ``residual=False`` gives the plain counterpart (Section 4.1): the same layers and no
+    shortcuts. With ``use_bias=True`` and ``stride_at="1x1"`` the layers and names are those of
+    keras.applications' ResNet50/101/152, so their ImageNet weights transfer by name; with
+    ``stride_at="3x3"`` the trainable parameters equal torchvision's ``resnet{depth}``.
+    ``include_top=False`` returns the last stage's feature map. See ``BlockOptions`` for the
+    remaining options.
+    """
+    if depth not in STAGES:
+        raise ValueError(f"depth={depth!r} is not in Table 1; expected one of {sorted(STAGES)}")
+    _check_input_shape(input_shape, minimum=32)
+    options = BlockOptions(
+        shortcut=shortcut,
+        residual=residual,
+        stride_at=stride_at,
+        use_bias=use_bias,
+        preact=preact,
+        zero_init_residual=zero_init_residual,
+        weight_decay=weight_decay,
+        bn_momentum=bn_momentum,
+    )
+    block, blocks_per_stage = STAGES[depth]
+
+    inputs = keras.Input(shape=tuple(input_shape), name="input")
+    x = keras.layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
+    x = keras.layers.Conv2D(
+        64,
+        7,
+        strides=2,
+        use_bias=use_bias,
+        kernel_initializer="he_normal",
+        kernel_regularizer=options.regularizer(),
+        name="conv1_conv",
+    )(x)
+    if not preact:  # a pre-activation net normalizes at the start of each block instead
+        x = batch_norm(x, options=options, name="conv1_bn")
+        x = keras.layers.Activation("relu", name="conv1_relu")(x)
+    x = keras.layers.ZeroPadding2D(1, name="pool1_pad")(x)
+    x = keras.layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
+
+    for index, (width, blocks) in enumerate(zip(WIDTHS, blocks_per_stage)):
+        x = stage(x, block, width, blocks, stride=1 if index == 0 else 2, options=options, name=f"conv{index + 2}")
+
+    outputs = head(
+        x,
+        num_classes=num_classes,
+        include_top=include_top,
+        classifier_activation=classifier_activation,
+        options=options,
+    )
+    return keras.Model(inputs, outputs, name=name or f"{'resnet' if residual else 'plain'}{depth}")
+
+
+def _check_input_shape(input_shape, *, minimum):
+    shape = tuple(input_shape)
+    if len(shape) != 3 or any(s is not None and s < 1 for s in shape):
+        raise ValueError(f"input_shape={input_shape!r} must be (height, width, channels)")
+    if any(s is not None and s < minimum for s in shape[:2]):
+        raise ValueError(f"input_shape={input_shape!r}: height and width must be >= {minimum}")

@@ -1,0 +1,64 @@
+"""Multiply-adds against Table 1 of He et al. 2015 and hand counts."""
+
+import pytest
+
+import keras
+
+from resnet_lib.complexity import PAPER_FLOPS, layer_multiply_adds, multiply_adds, table1, table1_markdown
+from resnet_lib.models import cifar_resnet, imagenet_resnet
+
+
+@pytest.fixture(scope="module")
+def columns():
+    return table1()
+
+
+def test_table1_flops_within_2_percent_of_the_paper(columns):
+    assert [c.depth for c in columns] == [18, 34, 50, 101, 152]
+    for column in columns:
+        assert column.multiply_adds == pytest.approx(PAPER_FLOPS[column.depth], rel=0.02), column.depth
+
+
+def test_table1_output_sizes_and_blocks(columns):
+    for column in columns:
+        assert column.stage_output_sizes == {
+            "conv1": (112, 112), "conv2_x": (56, 56), "conv3_x": (28, 28), "conv4_x": (14, 14), "conv5_x": (7, 7)
+        }
+    by_depth = {c.depth: c for c in columns}
+    assert by_depth[152].blocks_per_stage == (3, 8, 36, 3)
+    assert by_depth[34].stage_layers["conv3_x"] == "[3x3, 128; 3x3, 128] x 4"
+    assert by_depth[50].stage_layers["conv5_x"] == "[1x1, 512; 3x3, 512; 1x1, 2048] x 3"
+    text = table1_markdown(columns)
+    assert "| conv4_x | 14x14 |" in text and "11.28e9" in text
+
+
+def test_exact_counts_of_the_v1_layout(columns):
+    # REFERENCE.md: exact v1 counts 3.858e9 / 7.570e9 / 11.282e9; torchvision 1.814 / 3.664 GFLOPs.
+    exact = {18: 1.814e9, 34: 3.664e9, 50: 3.858e9, 101: 7.570e9, 152: 11.282e9}
+    for column in columns:
+        assert column.multiply_adds == pytest.approx(exact[column.depth], rel=5e-4)
+
+
+def test_v15_moves_cost_into_the_3x3():
+    # torchvision's ResNet-50 (stride in the 3x3) reports 4.089 GFLOPs (REFERENCE.md).
+    assert multiply_adds(imagenet_resnet(50, stride_at="3x3")) == pytest.approx(4.089e9, rel=5e-4)
+
+
+def test_hand_count_of_a_small_net():
+    model = cifar_resnet(8, input_shape=(16, 16, 3), num_classes=10)
+    costs = {c.name: c for c in layer_multiply_adds(model)}
+    assert costs["conv1_conv"].multiply_adds == 16 * 16 * 3 * 3 * 3 * 16
+    assert costs["conv3_block1_1_conv"].multiply_adds == 8 * 8 * 3 * 3 * 16 * 32
+    assert costs["conv3_block1_1_conv"].output_shape == (8, 8, 32)
+    assert costs["predictions"].multiply_adds == 64 * 10
+    assert costs["conv2_block1_1_bn"].multiply_adds == 0
+    assert sum(c.params for c in costs.values()) == model.count_params()
+    expected = 16 * 16 * 27 * 16 + 2 * 16 * 16 * 9 * 16 * 16 + 8 * 8 * 9 * (16 * 32 + 32 * 32)
+    expected += 4 * 4 * 9 * (32 * 64 + 64 * 64) + 640
+    assert multiply_adds(model) == expected
+
+
+def test_needs_a_fixed_input_shape():
+    model = cifar_resnet(8, input_shape=(None, None, 3))
+    with pytest.raises(ValueError, match="fixed input_shape"):
+        multiply_adds(model)
