@@ -1,0 +1,41 @@
+# Two commands, each working on a fresh machine with Python 3.10+ and pip:
+#   make test   unit tests (TensorFlow and JAX backends) + nbval over every chapter (smoke)
+#   make book   jupyter-book build, executing every chapter in the cpu profile
+# Both create (or reuse) the project's own environment in .venv/.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-dev
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONUNBUFFERED := 1
+export MPLBACKEND := Agg
+
+.PHONY: test unit nbval book env clean
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10+ is needed, found " + sys.version' 
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+unit: $(STAMP)
+	KERAS_BACKEND=tensorflow $(PY) -m pytest tests
+	KERAS_BACKEND=jax $(PY) -m pytest tests
+
+nbval: $(STAMP)
+	@if ls book/*.ipynb >/dev/null 2>&1; then \
+	  RESNET_BOOK_PROFILE=smoke $(PY) -m pytest --nbval-lax --nbval-current-env --ignore=book/_build book; \
+	else echo "no notebooks under book/ yet"; fi
+
+test: unit nbval
+
+book: $(STAMP)
+	RESNET_BOOK_PROFILE=cpu $(VENV)/bin/jupyter-book build book --warningiserror --keep-going
+	@echo "The book is in book/_build/html/index.html"
+
+clean:
+	rm -rf book/_build .pytest_cache
