@@ -1,0 +1,287 @@
+"""Figures of the book, each a function that returns a ``matplotlib.figure.Figure``.
+
+- ``training_curves``: error vs epochs or iterations in the paper's style (He et al. 2015,
+  Fig. 1, 4, 6: "dashed lines denote test error, and bold lines denote training error").
+- ``table1_figure``: Table 1 (architectures, FLOPs) from ``resnet_lib.complexity.table1()``.
+- ``lesion_figure``: Veit et al. 2016, Fig. 3 and 5 (delete one block, k blocks, swap k pairs).
+- ``response_std_figure``: He et al. 2015, Fig. 7 (std of layer responses, also sorted).
+- ``gradient_norm_figure``, ``gradient_history_figure``: per-layer gradient norms.
+- ``path_length_figure``: Veit et al. 2016, Fig. 6a (binomial path lengths).
+
+Figures are built with the object-oriented API (``Figure()``, no ``pyplot``): nothing is
+shown or kept in global state, and they work on the Agg backend, in scripts and in notebooks
+(a Jupyter cell displays a returned Figure). Inputs are plain arrays and the result objects of
+``resnet_lib.analysis``; this module imports neither Keras nor the training code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+__all__ = [
+    "training_curves",
+    "table1_figure",
+    "lesion_figure",
+    "response_std_figure",
+    "gradient_norm_figure",
+    "gradient_history_figure",
+    "path_length_figure",
+]
+
+# Keys tried, in order, for each curve. Errors and accuracies are fractions in [0, 1].
+TRAIN_KEYS = (("train_error", False), ("error", False), ("accuracy", True))
+TEST_KEYS = (
+    ("test_error", False),
+    ("val_error", False),
+    ("test_accuracy", True),
+    ("val_accuracy", True),
+)
+
+
+def _error_percent(history, keys, label, argument):
+    for key, is_accuracy in keys:
+        if key in history:
+            values = np.asarray(history[key], dtype=float)
+            return key, 100 * (1 - values if is_accuracy else values)
+    if argument is None:
+        return None, None
+    raise ValueError(
+        f"{argument}: run {label!r} has none of the keys {[k for k, _ in keys]}; "
+        f"it has {list(history)}."
+    )
+
+
+def training_curves(
+    runs: Mapping[str, Mapping],
+    *,
+    iterations_per_epoch: int | None = None,
+    split: bool = False,
+    ylim: tuple | None = (0, 20),
+    title: str | None = None,
+) -> Figure:
+    """Training (bold) and test (thin, dashed) error in %, one colour per run.
+
+    Args:
+        runs: ``{"plain-20": history, "plain-56": history, ...}``; a history is a dict of
+            arrays (or a DataFrame) with an error column per curve: ``train_error`` /
+            ``error`` / ``accuracy`` for training, ``test_error`` / ``val_error`` /
+            ``test_accuracy`` / ``val_accuracy`` for the dashed curve (the first one found;
+            the legend names it). Values are fractions. ``epoch`` (0- or 1-based epochs
+            completed) is the x axis if present, else 1..N.
+        iterations_per_epoch: plot against iterations (in units of 1e4, as the paper does)
+            instead of epochs.
+        split: two panels, training error left and test error right (Fig. 1); otherwise
+            both on one axis (Fig. 6).
+        ylim: error range in % (the paper's CIFAR plots use 0-20); ``None`` for automatic.
+    """
+    if not runs:
+        raise ValueError("runs: expected at least one {label: history}, got none.")
+    figure = Figure(figsize=(10, 4) if split else (6, 4.5), layout="constrained")
+    axes = figure.subplots(1, 2, sharey=True) if split else [figure.subplots()]
+    colors = [f"C{i}" for i in range(10)]
+    for i, (label, history) in enumerate(runs.items()):
+        _, train = _error_percent(history, TRAIN_KEYS, label, "runs")
+        test_key, test = _error_percent(history, TEST_KEYS, label, None)
+        epochs = (
+            np.asarray(history["epoch"], float) if "epoch" in history
+            else np.arange(1, len(train) + 1, dtype=float)
+        )
+        if epochs.size and epochs[0] == 0:  # 0-based epoch index: plot epochs completed
+            epochs = epochs + 1
+        x = epochs * iterations_per_epoch / 1e4 if iterations_per_epoch else epochs
+        color = colors[i % len(colors)]
+        axes[0].plot(x, train, color=color, linewidth=2.2, label=label)
+        if test is not None:
+            test_axis = axes[1] if split else axes[0]
+            test_name = "test" if test_key.startswith("test") else "val"
+            test_axis.plot(
+                x, test, color=color, linewidth=0.9, linestyle="--",
+                label=f"{label} ({test_name})" if not split else label,
+            )
+    for axis in axes:
+        axis.set_xlabel("iter. (1e4)" if iterations_per_epoch else "epoch")
+        if ylim is not None:
+            axis.set_ylim(*ylim)
+        axis.grid(alpha=0.3)
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(fontsize="small")
+    axes[0].set_ylabel("error (%)")
+    if split:
+        axes[0].set_title("training error")
+        axes[1].set_title("test error")
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def table1_figure(columns: Sequence) -> Figure:
+    """Table 1 of the paper drawn as a figure, from ``resnet_lib.complexity.table1()``.
+
+    Rows are stages (``conv1``, ``conv2_x`` .. ``conv5_x``) with the output size and each
+    depth's layers, then this code's multiply-adds, the paper's FLOPs and the parameters.
+    """
+    if not columns:
+        raise ValueError("columns: expected the list returned by complexity.table1(), got none.")
+    stages = list(columns[0].stage_output_sizes)
+    header = ["layer name", "output size"] + [f"{c.depth}-layer" for c in columns]
+    rows = []
+    for stage in stages:
+        size = "x".join(str(s) for s in columns[0].stage_output_sizes[stage])
+        cells = [c.stage_layers[stage].replace("; ", "\n") for c in columns]
+        rows.append([stage, size] + cells)
+    rows.append(["", "1x1", *["average pool,\n1000-d fc, softmax"] * len(columns)])
+    rows.append(["FLOPs (this code)", ""] + [f"{c.multiply_adds / 1e9:.2f}e9" for c in columns])
+    rows.append(["FLOPs (paper)", ""] + [f"{c.paper_flops / 1e9:.1f}e9" for c in columns])
+    rows.append(["parameters", ""] + [f"{c.parameters / 1e6:.1f}M" for c in columns])
+
+    lines = [max(cell.count("\n") + 1 for cell in row) for row in rows]
+    figure = Figure(figsize=(2.2 + 2.3 * len(columns), 0.5 + 0.28 * (sum(lines) + 1)))
+    axis = figure.subplots()
+    axis.axis("off")
+    table = axis.table(cellText=rows, colLabels=header, loc="center", cellLoc="center")
+    table.auto_set_font_size(False)
+    table.set_fontsize(8)
+    unit = 1.0 / (sum(lines) + 1)
+    for (row, _), cell in table.get_celld().items():
+        cell.set_height(unit * (1 if row == 0 else lines[row - 1]))
+        if row == 0:
+            cell.set_text_props(weight="bold")
+    return figure
+
+
+def _as_list(results):
+    return list(results.values()) if isinstance(results, Mapping) else list(results)
+
+
+def lesion_figure(results) -> Figure:
+    """Veit et al.'s lesion plots from ``analysis.lesion_study.lesion_study``'s results (ResNet vs plain).
+
+    Left: test error with each single block deleted (dotted: the intact network; blocks a
+    plain net cannot lose are left out). Middle: error vs number of random blocks deleted.
+    Right: error vs number of random pairs swapped. Means over trials, bars one std.
+    """
+    results = _as_list(results)
+    figure = Figure(figsize=(14, 4), layout="constrained")
+    single, deleted, swapped = figure.subplots(1, 3)
+    for i, r in enumerate(results):
+        color = f"C{i}"
+        index = np.arange(1, len(r.block_names) + 1)
+        ok = np.isfinite(r.single_block_error)
+        single.plot(index[ok], 100 * r.single_block_error[ok], "o-", color=color,
+                    markersize=3, label=r.label)
+        single.axhline(100 * r.baseline_error, color=color, linestyle=":", linewidth=1)
+        for axis, counts, errors in (
+            (deleted, r.deleted_counts, r.deleted_error),
+            (swapped, r.swapped_counts, r.swapped_error),
+        ):
+            if len(counts):
+                x = np.concatenate([[0], counts])
+                mean = np.concatenate([[r.baseline_error], errors.mean(1)])
+                std = np.concatenate([[0.0], errors.std(1)])
+                axis.errorbar(x, 100 * mean, yerr=100 * std, fmt="o-", color=color,
+                              capsize=3, markersize=4, label=r.label)
+    single.set(xlabel="block deleted (data-flow order)", ylabel="test error (%)",
+               title="deleting one block")
+    deleted.set(xlabel="number of blocks deleted", ylabel="test error (%)",
+                title="deleting random blocks")
+    swapped.set(xlabel="number of pairs swapped", ylabel="test error (%)",
+                title="swapping random pairs")
+    for axis in (single, deleted, swapped):
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axis.grid(alpha=0.3)
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(fontsize="small")
+    return figure
+
+
+def response_std_figure(responses) -> Figure:
+    """Fig. 7: std of layer responses by layer index (top) and sorted by magnitude (bottom)."""
+    responses = _as_list(responses)
+    figure = Figure(figsize=(7, 6), layout="constrained")
+    original, ordered = figure.subplots(2, 1)
+    for i, r in enumerate(responses):
+        index = np.arange(1, len(r.std) + 1)
+        original.plot(index, r.std, "-", color=f"C{i}", linewidth=1.2, label=r.model_name)
+        ordered.plot(index, r.sorted(), "-", color=f"C{i}", linewidth=1.2, label=r.model_name)
+    original.set(xlabel="layer index (original)", ylabel="std")
+    ordered.set(xlabel="layer index (sorted by magnitude)", ylabel="std")
+    for axis in (original, ordered):
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize="small")
+    return figure
+
+
+def gradient_norm_figure(norms, *, relative: bool = False, log: bool = True) -> Figure:
+    """Gradient norm of each conv kernel vs layer index, one line per network.
+
+    ``norms``: ``GradientNorms`` results (a list, or a dict of them). ``relative`` divides
+    by the kernel's norm (how far one SGD step moves the layer).
+    """
+    norms = _as_list(norms)
+    figure = Figure(figsize=(7, 4), layout="constrained")
+    axis = figure.subplots()
+    for i, n in enumerate(norms):
+        values = n.gradient_norm / n.weight_norm if relative else n.gradient_norm
+        axis.plot(np.arange(1, len(values) + 1), values, "o-", color=f"C{i}",
+                  markersize=3, linewidth=1, label=n.model_name)
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if log:
+        axis.set_yscale("log")
+    axis.set(xlabel="conv layer (data-flow order)",
+             ylabel="||dL/dW|| / ||W||" if relative else "||dL/dW||")
+    axis.grid(alpha=0.3, which="both")
+    axis.legend(fontsize="small")
+    return figure
+
+
+def gradient_history_figure(history, *, title: str | None = None) -> Figure:
+    """Gradient norms during training as a heat map, conv layers by epochs (log colour).
+
+    ``history``: a ``GradientNormHistory`` callback after ``fit`` (or anything with
+    ``epochs``, ``layer_names`` and a ``gradient_norm`` array of shape (epochs, layers)).
+    """
+    values = np.asarray(history.gradient_norm, dtype=float)
+    if values.ndim != 2 or values.shape[0] == 0:
+        raise ValueError(
+            f"history: expected gradient_norm of shape (epochs, layers), got {values.shape}."
+        )
+    figure = Figure(figsize=(7, 4.5), layout="constrained")
+    axis = figure.subplots()
+    positive = values[values > 0]
+    image = axis.imshow(
+        values.T, aspect="auto", origin="lower", interpolation="nearest",
+        norm=LogNorm(positive.min(), positive.max()) if positive.size else None,
+    )
+    epochs = list(history.epochs)
+    axis.set_xticks(range(len(epochs)), ["init" if e < 0 else str(e + 1) for e in epochs])
+    axis.set(xlabel="epoch", ylabel="conv layer (data-flow order)")
+    figure.colorbar(image, ax=axis, label="||dL/dW||")
+    if title:
+        axis.set_title(title)
+    return figure
+
+
+def path_length_figure(num_blocks: int, *, gradient_per_path=None) -> Figure:
+    """Veit Fig. 6a: share of the 2^n paths through k residual branches; with
+    ``gradient_per_path`` (one magnitude per length), also the share of the gradient (6c)."""
+    from resnet_lib.analysis.paths import effective_path_distribution, path_length_distribution
+
+    paths = path_length_distribution(num_blocks)
+    figure = Figure(figsize=(7, 4), layout="constrained")
+    axis = figure.subplots()
+    axis.bar(paths.lengths, paths.fraction, width=0.8, color="C0", alpha=0.7,
+             label=f"paths ({num_blocks} blocks, 2^{num_blocks} in all)")
+    if gradient_per_path is not None:
+        shares = effective_path_distribution(num_blocks, gradient_per_path)
+        axis.plot(paths.lengths, shares, "o-", color="C3", markersize=3,
+                  label="share of total gradient")
+    axis.set(xlabel="path length (residual branches on the path)", ylabel="fraction")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize="small")
+    return figure

@@ -1,0 +1,66 @@
+"""Layer responses after BN (paper Fig. 7) against a manual NumPy computation."""
+
+import keras
+import numpy as np
+import pytest
+
+from resnet_lib.analysis.responses import response_layer_names, response_std
+from resnet_lib.models import cifar_resnet
+
+SHAPE = (16, 16, 3)
+
+
+def _randomize_batchnorm(model, seed=0):
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.gamma.shape[0]
+            layer.gamma.assign(rng.uniform(0.5, 1.5, n).astype("float32"))
+            layer.beta.assign(rng.normal(0, 0.5, n).astype("float32"))
+            layer.moving_mean.assign(rng.normal(0, 0.2, n).astype("float32"))
+            layer.moving_variance.assign(rng.uniform(0.5, 1.5, n).astype("float32"))
+
+
+def _manual_bn_output(model, bn_name, x):
+    """BN in inference mode by hand, from the preceding convolution's output."""
+    conv_name = bn_name.removesuffix("_bn") + "_conv"
+    conv_out = keras.Model(model.input, model.get_layer(conv_name).output).predict(x, verbose=0)
+    bn = model.get_layer(bn_name)
+    gamma, beta, mean, var = (np.asarray(w, np.float64) for w in bn.get_weights())
+    return gamma * (conv_out - mean) / np.sqrt(var + bn.epsilon) + beta
+
+
+def test_layer_names_in_order_residual_and_plain():
+    expected = ["conv1_bn"] + [
+        f"conv{s}_block1_{i}_bn" for s in (2, 3, 4) for i in (1, 2)
+    ]
+    resnet = cifar_resnet(8, input_shape=SHAPE, num_classes=3, shortcut="B")
+    plain = cifar_resnet(8, input_shape=SHAPE, num_classes=3, residual=False)
+    assert response_layer_names(resnet) == expected  # no "_0_bn" of the projections
+    assert response_layer_names(plain) == expected
+    assert response_layer_names(plain, include_stem=False) == expected[1:]
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_std_matches_manual_computation(per_channel):
+    model = cifar_resnet(8, input_shape=SHAPE, num_classes=3)
+    _randomize_batchnorm(model)
+    x = np.random.default_rng(0).normal(size=(10, *SHAPE)).astype("float32")
+    result = response_std(model, x, per_channel=per_channel, batch_size=4)  # 3 batches
+    assert result.layer_names == tuple(response_layer_names(model))
+    for name, got in zip(result.layer_names, result.std):
+        y = _manual_bn_output(model, name, x)
+        expected = y.reshape(-1, y.shape[-1]).std(0).mean() if per_channel else y.std()
+        assert got == pytest.approx(expected, rel=1e-4), name
+    assert (np.diff(result.sorted()) <= 0).all()
+    assert sorted(result.sorted()) == sorted(result.std)
+
+
+def test_iterable_of_batches_gives_the_same_std():
+    model = cifar_resnet(8, input_shape=SHAPE, num_classes=3, residual=False)
+    _randomize_batchnorm(model, seed=3)
+    x = np.random.default_rng(1).normal(size=(8, *SHAPE)).astype("float32")
+    y = np.zeros(8, int)
+    whole = response_std(model, x)
+    batched = response_std(model, [(x[:5], y[:5]), (x[5:], y[5:])])
+    np.testing.assert_allclose(batched.std, whole.std, rtol=1e-5)
