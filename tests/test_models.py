@@ -261,3 +261,28 @@ def test_resnet20_overfits_a_small_batch():
     model.fit(x, y, batch_size=16, epochs=40, verbose=0)
     end = model.evaluate(x, y, verbose=0)
     assert end < 0.1 * start, (start, end)
+
+
+@pytest.mark.parametrize(
+    "kwargs, wrong",
+    [
+        ({"depth": 34, "use_bias": True}, "depth=34"),
+        ({"depth": 50}, "use_bias=False"),
+        ({"depth": 50, "use_bias": True, "stride_at": "3x3"}, "stride_at='3x3'"),
+        ({"depth": 101, "use_bias": True, "shortcut": "A"}, "shortcut='A'"),
+    ],
+)
+def test_imagenet_weights_need_the_keras_applications_layout(kwargs, wrong):
+    depth = kwargs.pop("depth")
+    with pytest.raises(ValueError, match="weights='imagenet'") as info:
+        imagenet_resnet(depth, weights="imagenet", **kwargs)
+    assert wrong in str(info.value)
+
+
+def test_weights_from_a_file(tmp_path):
+    source = imagenet_resnet(18, input_shape=(32, 32, 3), num_classes=4)
+    path = tmp_path / "r18.weights.h5"
+    source.save_weights(path)
+    loaded = imagenet_resnet(18, input_shape=(32, 32, 3), num_classes=4, weights=str(path))
+    for a, b in zip(source.weights, loaded.weights):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))

@@ -37,6 +37,7 @@ def imagenet_resnet(
     classifier_activation: str | None = "softmax",
     weight_decay: float = 0.0,
     bn_momentum: float = 0.9,
+    weights: str | None = None,
     name: str | None = None,
 ) -> keras.Model:
     """Build the 18/34/50/101/152-layer network of Table 1, residual or plain.
@@ -47,9 +48,17 @@ def imagenet_resnet(
     ``stride_at="3x3"`` the trainable parameters equal torchvision's ``resnet{depth}``.
     ``include_top=False`` returns the last stage's feature map. See ``BlockOptions`` for the
     remaining options.
+
+    ``weights="imagenet"`` loads keras.applications' ImageNet weights by layer name
+    (``resnet_lib.pretrained``; the download needs the internet, as on Colab). It needs the
+    keras.applications layout: depth 50/101/152, ``use_bias=True``, ``stride_at="1x1"``,
+    ``shortcut="B"``, ``residual=True``, ``preact=False``. Any other string is a path to a
+    ``.weights.h5`` file for this exact architecture.
     """
     if depth not in STAGES:
         raise ValueError(f"depth={depth!r} is not in Table 1; expected one of {sorted(STAGES)}")
+    if weights == "imagenet":
+        _check_imagenet_layout(depth, use_bias, stride_at, shortcut, residual, preact)
     _check_input_shape(input_shape, minimum=32)
     options = BlockOptions(
         shortcut=shortcut,
@@ -90,7 +99,26 @@ def imagenet_resnet(
         classifier_activation=classifier_activation,
         options=options,
     )
-    return keras.Model(inputs, outputs, name=name or f"{'resnet' if residual else 'plain'}{depth}")
+    model = keras.Model(inputs, outputs, name=name or f"{'resnet' if residual else 'plain'}{depth}")
+    if weights == "imagenet":
+        from resnet_lib.pretrained import load_imagenet_weights  # imports keras.applications
+
+        load_imagenet_weights(model)
+    elif weights is not None:
+        model.load_weights(weights)
+    return model
+
+
+def _check_imagenet_layout(depth, use_bias, stride_at, shortcut, residual, preact):
+    wanted = {"depth": (depth, (50, 101, 152)), "use_bias": (use_bias, (True,)),
+              "stride_at": (stride_at, ("1x1",)), "shortcut": (shortcut, ("B",)),
+              "residual": (residual, (True,)), "preact": (preact, (False,))}
+    wrong = [f"{key}={got!r} (needs {' or '.join(map(repr, allowed))})"
+             for key, (got, allowed) in wanted.items() if got not in allowed]
+    if wrong:
+        raise ValueError(
+            "weights='imagenet' needs keras.applications' ResNet layout; got " + ", ".join(wrong)
+        )
 
 
 def _check_input_shape(input_shape, *, minimum):

@@ -1,0 +1,28 @@
+"""Training: the paper's recipes, resumable runs, mixed precision and data parallelism.
+
+He et al. 2015, Section 3.4 (ImageNet) and Section 4.2 (CIFAR-10) give the recipes; this
+package runs them on any resnet_lib model and dataset:
+
+- ``recipes``: "paper-cifar", "voc", "seed" as ``Recipe`` data, schedules scaled to the run.
+- ``fit``: the per-epoch loop around ``keras.Model.fit`` with checkpoints and resume.
+- ``rundir``: the run directory's files, written atomically.
+- ``runtime``: precision policy, XLA, MirroredStrategy / DataParallel.
+- ``sources``: resnet_lib.data datasets behind one interface.
+
+Command line: ``python -m resnet_lib.train --model resnet20 --data digits --epochs 4 --run-dir DIR``.
+"""
+
+from resnet_lib.train.fit import FitResult, TrainingDivergedError, fit
+from resnet_lib.train.recipes import RECIPES, Recipe, get_recipe
+from resnet_lib.train.rundir import ConfigMismatchError, RunDir
+
+__all__ = [
+    "ConfigMismatchError",
+    "FitResult",
+    "RECIPES",
+    "Recipe",
+    "RunDir",
+    "TrainingDivergedError",
+    "fit",
+    "get_recipe",
+]

@@ -1,0 +1,82 @@
+"""Command line: ``python -m resnet_lib.train --model resnet20 --data digits --epochs 4 --run-dir DIR``.
+
+Run the same command again after an interruption (even SIGKILL) and it resumes from the last
+completed epoch. Exit status: 0 done, 2 bad arguments or configuration mismatch, 3 the loss
+became NaN/inf.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from resnet_lib.train.recipes import RECIPES
+
+
+def _positive(value):
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} must be a positive integer")
+    return number
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m resnet_lib.train",
+        description="Train a resnet_lib model with a named recipe; resumable (He et al. 2015).",
+    )
+    p.add_argument("--model", default="resnet20", help="preset: resnet20/32/44/56/110/1202, resnet18..152, plain<depth>")
+    p.add_argument("--data", default="digits", choices=("digits", "cifar10", "voc2012", "synthetic-voc"))
+    p.add_argument("--recipe", default="paper-cifar", choices=sorted(RECIPES))
+    p.add_argument("--epochs", type=_positive, help="default: the recipe's")
+    p.add_argument("--run-dir", required=True, help="config, history.csv, checkpoints, logs go here")
+    p.add_argument("--batch-size", type=_positive, help="global batch; default: the recipe's")
+    p.add_argument("--lr", type=float, help="peak learning rate; default: the recipe's")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--image-size", type=_positive, help="image side (digits: 16 by default; VOC: 224)")
+    p.add_argument("--limit", type=_positive, help="use only the first N images of each split")
+    p.add_argument("--steps-per-epoch", type=_positive, help="cap the training steps per epoch")
+    aug = p.add_mutually_exclusive_group()
+    aug.add_argument("--augment", dest="augment", action="store_true", default=None)
+    aug.add_argument("--no-augment", dest="augment", action="store_false")
+    p.add_argument("--no-test-curve", dest="test_curve", action="store_false",
+                   help="skip the per-epoch test error (the paper's thin curves)")
+    p.add_argument("--mixed-precision", default="auto", choices=("auto", "on", "off"))
+    p.add_argument("--jit", default="auto", choices=("auto", "on", "off"))
+    p.add_argument("--distribute", default="auto", choices=("auto", "all", "off"),
+                   help="auto: all GPUs if several; all: every device incl. CPUs; off: one device")
+    p.add_argument("--shortcut", choices=("A", "B", "C"), help="model option (CIFAR default A, ImageNet B)")
+    p.add_argument("--label-mode", default="multi", choices=("multi", "single"), help="VOC labels")
+    p.add_argument("--data-dir", help="where VOC is downloaded or generated (default ./data_cache)")
+    p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false")
+    p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="2 adds Keras' progress bar")
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    from resnet_lib.train.fit import TrainingDivergedError, fit
+    from resnet_lib.train.rundir import ConfigMismatchError
+
+    model_options = {"shortcut": args.shortcut} if args.shortcut else None
+    try:
+        result = fit(
+            args.model, args.data, recipe=args.recipe, epochs=args.epochs, run_dir=args.run_dir,
+            batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed, image_size=args.image_size,
+            limit=args.limit, steps_per_epoch=args.steps_per_epoch, augment=args.augment,
+            test_curve=args.test_curve, mixed_precision=args.mixed_precision, jit=args.jit,
+            distribute=args.distribute, model_options=model_options, data_dir=args.data_dir,
+            label_mode=args.label_mode, tensorboard=args.tensorboard, verbose=args.verbose,
+        )
+    except ConfigMismatchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except TrainingDivergedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
+    print(f"[resnet_lib.train] done: {result.final}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""The command line survives SIGKILL: killed mid-run and started again, it finishes the
+requested epochs with none lost or repeated (python -m resnet_lib.train)."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+ARGS = ["--model", "resnet8", "--data", "digits", "--epochs", "4", "--batch-size", "64",
+        "--steps-per-epoch", "6", "--image-size", "16", "--seed", "0", "--no-tensorboard"]
+
+
+def _cli(run_dir, *extra):
+    return [sys.executable, "-m", "resnet_lib.train", *ARGS, "--run-dir", str(run_dir), *extra]
+
+
+def _env():
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
+
+
+def test_sigkill_then_resume_gives_every_epoch_once(tmp_path):
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen(_cli(run_dir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, env=_env())
+    deadline = time.time() + 180
+    seen = []
+    for line in process.stdout:  # kill as soon as the first epoch is logged
+        seen.append(line)
+        if "epoch 1/4" in line or time.time() > deadline:
+            break
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL, "".join(seen)
+    assert any("epoch 1/4" in line for line in seen), "".join(seen)
+
+    again = subprocess.run(_cli(run_dir), capture_output=True, text=True, env=_env(), timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    resumed = [line for line in again.stdout.splitlines() if "resuming" in line]
+    assert resumed and "after epoch" in resumed[0]
+    with open(run_dir / "history.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4]
+    assert [int(r["iteration"]) for r in rows] == [6, 12, 18, 24]  # optimizer state carried over
+    assert (run_dir / "final.json").exists()
+
+
+def test_mismatched_restart_exits_2_naming_the_option(tmp_path):
+    run_dir = tmp_path / "run"
+    first = subprocess.run(_cli(run_dir, "--epochs", "1"), capture_output=True, text=True, env=_env(),
+                           timeout=300)
+    assert first.returncode == 0, first.stderr
+    second = subprocess.run(_cli(run_dir, "--epochs", "1", "--lr", "0.05"), capture_output=True, text=True,
+                            env=_env(), timeout=300)
+    assert second.returncode == 2 and "learning_rate" in second.stderr
+
+
+@pytest.mark.parametrize("argv,message", [(["--epochs", "0"], "positive")])
+def test_bad_arguments_are_rejected(argv, message, capsys):
+    from resnet_lib.train.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--run-dir", "x", *argv])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err

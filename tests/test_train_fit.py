@@ -1,0 +1,75 @@
+"""resnet_lib.train.fit on digits at smoke scale: it learns, it stops on NaN, it resumes."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from resnet_lib.data.small_images import load_digits
+from resnet_lib.metrics import read_history
+from resnet_lib.train import ConfigMismatchError, TrainingDivergedError, fit
+
+SMALL = dict(batch_size=64, image_size=16, tensorboard=False, verbose=0)
+
+
+def test_resnet_learns_digits_well_above_chance(tmp_path):
+    result = fit("resnet8", "digits", recipe="paper-cifar", epochs=3, seed=0, run_dir=tmp_path, **SMALL)
+    history = read_history(tmp_path)
+    assert history["epoch"].tolist() == [1, 2, 3]
+    assert np.all(np.diff(history["iteration"]) == history["iteration"][0])
+    # chance is 90% error on 10 balanced classes
+    assert history["val_error"][-1] < 0.4 and history["test_error"][-1] < 0.4
+    assert history["train_error"][-1] < history["train_error"][0]
+    assert result.final["best_epoch"] == int(np.argmin(history["val_error"])) + 1
+    assert json.loads((tmp_path / "best.json").read_text())["epoch"] == result.best_epoch
+    assert (tmp_path / "checkpoints" / "epoch_0003.keras").exists()
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["config"]["recipe"]["name"] == "paper-cifar"
+    assert config["runtime"]["dtype_policy"] == "float32"  # CPU: no mixed precision by default
+
+
+def test_resumed_run_matches_an_uninterrupted_one(tmp_path):
+    options = dict(epochs=3, seed=1, steps_per_epoch=5, keep_checkpoints=3, **SMALL)
+    fit("resnet8", "digits", run_dir=tmp_path / "a", **options)
+    # "interrupt" after epoch 1: drop the later rows; the checkpoint of epoch 1 is kept
+    history = (tmp_path / "a" / "history.csv").read_text().splitlines()
+    (tmp_path / "a" / "history.csv").write_text("\n".join(history[:2]) + "\n")
+    result = fit("resnet8", "digits", run_dir=tmp_path / "a", **options)
+    full = fit("resnet8", "digits", run_dir=tmp_path / "b", **options)
+    assert result.history["epoch"].tolist() == [1, 2, 3]
+    assert result.history["iteration"].tolist() == full.history["iteration"].tolist() == [5, 10, 15]
+    np.testing.assert_allclose(result.history["loss"], full.history["loss"], rtol=1e-4)
+
+
+def test_changed_configuration_is_refused(tmp_path):
+    fit("resnet8", "digits", epochs=1, steps_per_epoch=2, run_dir=tmp_path, **SMALL)
+    with pytest.raises(ConfigMismatchError, match="seed: saved 0, now 3"):
+        fit("resnet8", "digits", epochs=1, steps_per_epoch=2, seed=3, run_dir=tmp_path, **SMALL)
+
+
+def test_nan_loss_stops_with_epoch_and_step(tmp_path):
+    digits = load_digits(image_size=16)
+    x = digits.x_train.copy()
+    x[200:] = np.nan  # batches of 64: the first NaN image is in step 4
+    poisoned = dataclasses.replace(digits, x_train=x)
+    with pytest.raises(TrainingDivergedError, match=r"epoch 1, step \d"):
+        fit("resnet8", poisoned, epochs=2, run_dir=tmp_path, **SMALL)
+    assert not (tmp_path / "history.csv").exists()  # no epoch was committed
+
+
+def test_huge_learning_rate_diverges_with_a_clear_message(tmp_path):
+    with pytest.raises(TrainingDivergedError, match="Lower the learning rate"):
+        fit("resnet8", "digits", epochs=2, learning_rate=1e30, run_dir=tmp_path, **SMALL)
+
+
+@pytest.mark.parametrize("label_mode", ["multi", "single"])
+def test_synthetic_voc_trains_and_reports_map(tmp_path, label_mode):
+    result = fit("resnet8", "synthetic-voc", recipe="voc", epochs=1, batch_size=16, image_size=32,
+                 label_mode=label_mode, data_dir=tmp_path / "data", run_dir=tmp_path / "run",
+                 tensorboard=False, verbose=0)
+    history = read_history(tmp_path / "run")
+    assert history["epoch"].tolist() == [1]
+    if label_mode == "multi":
+        assert 0 <= history["val_mAP"][0] <= 1 and history["val_error"][0] == pytest.approx(1 - history["val_mAP"][0])
+    assert "best_test_error" in result.final
