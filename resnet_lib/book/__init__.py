@@ -1,0 +1,44 @@
+"""What the book's chapters share that is about the book, not about ResNets.
+
+The chapters of "ResNet, reproduced" narrate and call ``resnet_lib``; the models, data
+pipelines, training loop and analyses live in their own modules. This package holds the glue
+a notebook needs around them, one idea per module:
+
+- ``setup``: ``chapter_setup(title, smoke=..., cpu=..., gpu=...)`` prints the active profile
+  (read in ``resnet_lib.profiles``), whether a GPU was found and the Keras backend, and returns
+  the chapter's settings for that profile; ``by_profile`` picks one value the same way;
+  ``embedded_data_notice`` says visibly when a chapter falls back to digits or synthetic VOC.
+- ``runs``: shared run directories (``run_dir``, ``fit_cached``; ``resnet_lib.train`` re-opens
+  a finished run for free) and the small-image runs of chapters 2, 3, 4 and 8
+  (``train_small_image_net``, ``SMALL_IMAGE_RUNS``); ``data_dir``; ``progress`` bars.
+- ``measure``: ``trainable_parameters`` (as published counts mean parameters) and
+  ``compare_step_times`` (training steps timed fairly on a shared machine).
+- ``display``: ``markdown_table``, ``show_markdown``, ``show_figure``, and ``explorer``:
+  ipywidgets controls with a static rendering beside them, so the HTML book shows the content
+  without a kernel (ipywidgets 7 and 8).
+- ``voc``: the dataset chapter's views (boxes drawn, the seed's class folders, their leak
+  across splits, the seed's ImageDataGenerator and a throughput timer).
+- ``project``: ``repository_url`` (pyproject.toml's ``[project.urls] Repository``), the Colab
+  link and Colab-only install cell built from it (``scripts/sync_notebooks.py`` writes them
+  into every chapter), and ``module_map``, the introduction's map of the library.
+
+Nothing heavy is imported at package level: Keras, IPython and ipywidgets load on first use.
+"""
+
+from resnet_lib.book.display import display_bundle, explorer, markdown_table, show_figure, show_markdown
+from resnet_lib.book.measure import compare_step_times, trainable_parameters
+from resnet_lib.book.project import (
+    BRANCH, COLAB_MARKER, colab_badge, colab_install_source, colab_url, module_map, repository_url,
+)
+from resnet_lib.book.runs import (
+    SMALL_IMAGE_RUNS, data_dir, fit_cached, progress, run_dir, small_image_runs, train_small_image_net,
+)
+from resnet_lib.book.setup import ChapterConfig, by_profile, chapter_setup, embedded_data_notice
+
+__all__ = [
+    "BRANCH", "COLAB_MARKER", "ChapterConfig", "SMALL_IMAGE_RUNS", "by_profile", "chapter_setup",
+    "colab_badge", "colab_install_source", "colab_url", "compare_step_times", "data_dir",
+    "display_bundle", "embedded_data_notice", "explorer", "fit_cached", "markdown_table",
+    "module_map", "progress", "repository_url", "run_dir", "show_figure", "show_markdown",
+    "small_image_runs", "train_small_image_net", "trainable_parameters",
+]

@@ -1,0 +1,99 @@
+"""Tables, figures and widgets in a notebook, each readable in the static HTML book too.
+
+Widgets come with a static rendering shown first (``explorer``), because the built book has no
+kernel. Only APIs present in both ipywidgets 7 and 8 are used: ``interactive_output``,
+``Dropdown``, ``IntSlider``, ``HBox``, ``VBox``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["display_bundle", "explorer", "markdown_table", "show_figure", "show_markdown"]
+
+
+def display_bundle(bundle: dict) -> None:
+    """Display a MIME bundle (``{"text/plain": ..., "text/markdown": ...}``), or print its text."""
+    try:
+        from IPython.display import display
+
+        display(bundle, raw=True)
+    except ImportError:
+        print(bundle["text/plain"])
+
+
+def markdown_table(headers, rows, *, align=None) -> str:
+    """A Markdown table; cells are formatted with ``str``; ``align`` is a string of l/r/c per column."""
+    headers = [str(h) for h in headers]
+    rows = [[str(c) for c in row] for row in rows]
+    for i, row in enumerate(rows):
+        if len(row) != len(headers):
+            raise ValueError(f"row {i} has {len(row)} cells; expected {len(headers)} (the headers)")
+    align = align or "l" + "r" * (len(headers) - 1)
+    if len(align) != len(headers):
+        raise ValueError(f"align={align!r} has {len(align)} letters; expected {len(headers)}")
+    rules = {"l": ":---", "r": "---:", "c": ":---:"}
+    escape = lambda s: s.replace("|", "\\|")  # noqa: E731
+    lines = ["| " + " | ".join(map(escape, headers)) + " |",
+             "|" + "|".join(rules[a] for a in align) + "|"]
+    lines += ["| " + " | ".join(map(escape, row)) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def show_markdown(text: str) -> None:
+    """Display Markdown (a table, a note) in a notebook; print it elsewhere."""
+    display_bundle({"text/plain": text, "text/markdown": text})
+
+
+def show_figure(figure, *, dpi: int = 100) -> None:
+    """Display a matplotlib ``Figure`` as a PNG, whatever the matplotlib backend.
+
+    ``resnet_lib.plots`` builds figures without pyplot; under ``MPLBACKEND=Agg`` (as ``make``
+    sets it) a bare ``Figure`` has no notebook renderer, so this draws it explicitly.
+    """
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    try:
+        from IPython.display import Image, display
+
+        display(Image(data=buffer.getvalue()))
+    except ImportError:
+        print(f"<figure: {len(buffer.getvalue())} bytes of PNG>")
+
+
+def explorer(render, *, static=None, **controls):
+    """Interactive controls over ``render(**values)``, with a static rendering shown first.
+
+    controls: name -> a list of options (a dropdown) or a ``(min, max, step)`` tuple of ints
+        (a slider); the first option (or min) is the initial value.
+    static: a callable that renders the all-values view (a table or a figure) without a kernel;
+        it is called once, before the widget, so the built HTML book shows it.
+    Returns the widget box, or None when ipywidgets is missing (then only ``static`` shows).
+    Uses only ``interactive_output``, ``Dropdown``, ``IntSlider``, ``HBox``, ``VBox``, which
+    ipywidgets 7 and 8 both have.
+    """
+    if not controls:
+        raise ValueError("explorer() needs at least one control")
+    if static is not None:
+        static()
+    try:
+        import ipywidgets as widgets
+        from IPython.display import display
+    except ImportError:
+        print("(ipywidgets is not installed: the interactive explorer is replaced by the view above)")
+        return None
+    made = {}
+    for name, spec in controls.items():
+        if isinstance(spec, tuple) and len(spec) == 3 and all(isinstance(v, int) for v in spec):
+            low, high, step = spec
+            made[name] = widgets.IntSlider(value=low, min=low, max=high, step=step, description=name,
+                                           continuous_update=False)
+        else:
+            options = list(spec)
+            if not options:
+                raise ValueError(f"explorer control {name!r} has no options")
+            made[name] = widgets.Dropdown(options=options, value=options[0], description=name)
+    output = widgets.interactive_output(render, made)
+    box = widgets.VBox([widgets.HBox(list(made.values())), output])
+    display(box)
+    return box

@@ -1,0 +1,102 @@
+"""Shared training runs: chapters that train the same nets re-open one run directory.
+
+``resnet_lib.train.fit`` resumes a run directory and returns at once when it is finished, so
+chapters 2 (Degradation), 3 (Residual learning), 4 (Shortcuts) and 8 (Beyond the paper) call
+``train_small_image_net`` with one set of per-profile settings and share their runs, kept
+per profile under ``runs/`` beside the notebooks (``$RESNET_BOOK_RUNS`` to move them).
+Datasets that are generated or downloaded go under ``data_cache/`` (``$RESNET_BOOK_DATA``).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import shutil
+
+from resnet_lib.profiles import get_profile
+
+__all__ = ["SMALL_IMAGE_RUNS", "data_dir", "fit_cached", "progress", "run_dir", "small_image_runs",
+           "train_small_image_net"]
+
+RUNS_ENV = "RESNET_BOOK_RUNS"  # where shared run directories go; default ./runs
+DATA_ENV = "RESNET_BOOK_DATA"  # where datasets are generated or downloaded; default ./data_cache
+
+
+def run_dir(name: str, *, profile: str | None = None) -> pathlib.Path:
+    """``$RESNET_BOOK_RUNS/<profile>/<name>`` (default ``./runs``, i.e. ``book/runs`` in the book).
+
+    One directory per profile, so a smoke run never stands in for a cpu one.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
+        raise ValueError(f"run name {name!r}: use letters, digits, '.', '_' and '-' only")
+    root = pathlib.Path(os.environ.get(RUNS_ENV) or "runs")
+    return root / (profile or get_profile()) / name
+
+
+def data_dir() -> pathlib.Path:
+    """``$RESNET_BOOK_DATA`` or ``./data_cache``: generated and downloaded datasets."""
+    return pathlib.Path(os.environ.get(DATA_ENV) or "data_cache")
+
+
+def fit_cached(name: str, *, profile: str | None = None, **fit_options):
+    """``resnet_lib.train.fit(..., run_dir=run_dir(name))``: resumed, or free when finished.
+
+    Chapters that need the same run (plain-56 on digits in "Degradation" and "Residual
+    learning") call this with the same ``name`` and options. A directory left by a run with
+    other options (an edited chapter) is replaced, with a printed note, rather than mixed in.
+    """
+    from resnet_lib.train import ConfigMismatchError, fit
+
+    directory = run_dir(name, profile=profile)
+    try:
+        return fit(run_dir=directory, **fit_options)
+    except ConfigMismatchError as err:
+        detail = str(err).split("(", 1)[-1][:160]
+        print(f"[resnet_lib.book] {directory} held a run with other options ({detail}...); training it again")
+        shutil.rmtree(directory)
+        return fit(run_dir=directory, **fit_options)
+
+
+SMALL_IMAGE_RUNS = {
+    "smoke": dict(data="digits", depths=(8, 14), epochs=2, batch_size=None, steps_per_epoch=2),
+    "cpu": dict(data="digits", depths=(20, 32, 44, 56), epochs=8, batch_size=32, steps_per_epoch=None),
+    "gpu": dict(data="cifar10", depths=(20, 32, 44, 56), epochs=182, batch_size=None, steps_per_epoch=None),
+}
+
+
+def small_image_runs(profile: str | None = None) -> dict:
+    """The shared small-image settings of the active profile (a copy of ``SMALL_IMAGE_RUNS``)."""
+    return dict(SMALL_IMAGE_RUNS[profile or get_profile()])
+
+
+def train_small_image_net(model: str, *, shortcut: str | None = None, preact: bool = False,
+                          profile: str | None = None, verbose: int | None = None):
+    """Train (or re-open) ``model`` ("plain56", "resnet20", ...) with the shared settings.
+
+    ``shortcut`` ("A", "B", "C") and ``preact`` (the pre-activation "v2" unit of He et al.
+    2016) are passed to ``cifar_resnet``; the defaults are the paper's (A, post-activation).
+    Returns ``resnet_lib.train.FitResult``; the run lives in ``run_dir("<data>-<model>[-B][-v2]")``.
+    """
+    profile = profile or get_profile()
+    settings = small_image_runs(profile)
+    options = {}
+    if shortcut and shortcut != "A":
+        options["shortcut"] = shortcut
+    if preact:
+        options["preact"] = True
+    name = f"{settings['data']}-{model}" + "".join(
+        f"-{options[k]}" if k == "shortcut" else "-v2" for k in options)
+    return fit_cached(
+        name, profile=profile, model=model, data=settings["data"], recipe="paper-cifar",
+        epochs=settings["epochs"], batch_size=settings["batch_size"],
+        steps_per_epoch=settings["steps_per_epoch"], model_options=options or None, tensorboard=profile == "gpu",
+        verbose=(1 if profile == "gpu" else 0) if verbose is None else verbose,
+    )
+
+
+def progress(iterable, *, desc: str, total: int | None = None):
+    """A progress bar over ``iterable`` (tqdm: a widget in Jupyter and Colab, text elsewhere)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc, total=total, leave=True)

@@ -1,0 +1,177 @@
+"""resnet_lib.book: profile settings, notices, tables, widgets with static fallbacks, Colab text."""
+
+import pathlib
+import sys
+
+import pytest
+
+from resnet_lib import book
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def test_by_profile_picks_the_active_profile(monkeypatch):
+    monkeypatch.setenv("RESNET_BOOK_PROFILE", "smoke")
+    assert book.by_profile(smoke=1, cpu=2, gpu=3) == 1
+    monkeypatch.setenv("RESNET_BOOK_PROFILE", "cpu")
+    assert book.by_profile(smoke=1, cpu=2, gpu=3) == 2
+    assert book.by_profile(smoke=1, cpu=2, gpu=3, profile="gpu") == 3
+    with pytest.raises(ValueError, match="profile"):
+        book.by_profile(smoke=1, cpu=2, gpu=3, profile="tpu")
+
+
+def test_chapter_setup_prints_profile_and_returns_settings(monkeypatch, capsys):
+    monkeypatch.setenv("RESNET_BOOK_PROFILE", "smoke")
+    cfg = book.chapter_setup("Test", smoke={"epochs": 1}, cpu={"epochs": 10}, gpu={"epochs": 100})
+    out = capsys.readouterr().out
+    assert "Profile: smoke (RESNET_BOOK_PROFILE=smoke)" in out
+    assert "GPU:" in out and "backend" in out
+    assert cfg.profile == "smoke" and cfg.epochs == 1 and cfg.embedded
+    with pytest.raises(AttributeError, match="no setting 'depths'"):
+        cfg.depths
+
+
+def test_chapter_setup_requires_the_same_keys_in_every_profile(monkeypatch):
+    monkeypatch.setenv("RESNET_BOOK_PROFILE", "cpu")
+    with pytest.raises(ValueError, match=r"missing \{'gpu': \['depths'\]\}"):
+        book.chapter_setup("Bad", smoke={"depths": 1}, cpu={"depths": 2}, gpu={})
+
+
+def test_embedded_data_notice_is_visible(capsys):
+    book.embedded_data_notice("scikit-learn digits", instead_of="CIFAR-10")
+    out = capsys.readouterr().out
+    assert "embedded data" in out.lower() and "CIFAR-10" in out and "RESNET_BOOK_PROFILE=gpu" in out
+
+
+def test_run_dir_is_per_profile(monkeypatch, tmp_path):
+    monkeypatch.setenv("RESNET_BOOK_RUNS", str(tmp_path))
+    monkeypatch.setenv("RESNET_BOOK_PROFILE", "smoke")
+    assert book.run_dir("plain20") == tmp_path / "smoke" / "plain20"
+    assert book.run_dir("plain20", profile="cpu") == tmp_path / "cpu" / "plain20"
+    with pytest.raises(ValueError, match="run name"):
+        book.run_dir("../escape")
+
+
+def test_fit_cached_restarts_a_mismatched_run(monkeypatch, tmp_path):
+    calls = []
+
+    import resnet_lib.train as train
+
+    def fake_fit(*, run_dir, **options):
+        calls.append(options)
+        if len(calls) == 1:
+            raise train.ConfigMismatchError("differs")
+        return run_dir
+
+    monkeypatch.setattr(train, "fit", fake_fit)
+    monkeypatch.setenv("RESNET_BOOK_RUNS", str(tmp_path))
+    stale = tmp_path / "cpu" / "r"
+    stale.mkdir(parents=True)
+    (stale / "history.csv").write_text("epoch\n1\n")
+    assert book.fit_cached("r", profile="cpu", epochs=2) == stale
+    assert calls == [{"epochs": 2}, {"epochs": 2}]
+    assert not (stale / "history.csv").exists()
+
+
+def test_markdown_table():
+    text = book.markdown_table(["a", "b"], [[1, "x|y"], [2, 3.5]])
+    assert text.splitlines() == ["| a | b |", "|:---|---:|", "| 1 | x\\|y |", "| 2 | 3.5 |"]
+    with pytest.raises(ValueError, match="row 0 has 1 cells"):
+        book.markdown_table(["a", "b"], [[1]])
+
+
+def test_explorer_renders_static_view_and_widget(capsys):
+    seen = []
+    box = book.explorer(lambda depth, kind: seen.append((depth, kind)),
+                        static=lambda: print("STATIC"), depth=(18, 152, 1), kind=["basic", "bottleneck"])
+    assert "STATIC" in capsys.readouterr().out
+    import ipywidgets
+
+    assert isinstance(box, ipywidgets.VBox)
+    slider, dropdown = box.children[0].children
+    assert isinstance(slider, ipywidgets.IntSlider) and isinstance(dropdown, ipywidgets.Dropdown)
+    dropdown.value = "bottleneck"
+    assert seen[-1] == (18, "bottleneck")
+
+
+def test_explorer_without_ipywidgets_shows_only_the_static_view(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)
+    assert book.explorer(print, static=lambda: print("STATIC"), x=[1, 2]) is None
+    out = capsys.readouterr().out
+    assert "STATIC" in out and "ipywidgets is not installed" in out
+
+
+def test_colab_text_uses_the_repository_url():
+    url = book.repository_url(ROOT / "pyproject.toml")
+    assert book.repository_url() == url
+    assert book.colab_url("02_x.ipynb", url=url) == (
+        "https://colab.research.google.com/github/" + url.removeprefix("https://github.com/")
+        + "/blob/main/book/02_x.ipynb")
+    source = book.colab_install_source(url=url)
+    assert book.COLAB_MARKER in source and f'git+{url}"' in source
+    with pytest.raises(ValueError, match="OWNER/REPO"):
+        book.colab_install_source(url="https://example.com/x")
+
+
+def test_install_cell_is_valid_ipython_and_skips_outside_colab():
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    python = TransformerManager().transform_cell(book.colab_install_source(url="https://github.com/a/b"))
+    namespace = {"get_ipython": lambda: pytest.fail("installed outside Colab")}
+    exec(compile(python, "<install cell>", "exec"), namespace)
+
+
+def test_module_map_reads_docstrings_without_importing():
+    entries = dict(book.module_map())
+    assert entries["resnet_lib.book"].startswith("What the book's chapters share")
+    assert entries["resnet_lib.book.setup"].startswith("The first cell of every chapter")
+    assert "resnet_lib.models" in entries and "resnet_lib.profiles" in entries
+    assert all(name.startswith("resnet_lib") for name in entries)
+
+
+def test_trainable_parameters_leave_out_batch_norm_statistics():
+    import keras
+
+    inputs = keras.Input((4, 4, 2))
+    x = keras.layers.Conv2D(3, 1, use_bias=False)(inputs)
+    model = keras.Model(inputs, keras.layers.BatchNormalization()(x))
+    assert book.trainable_parameters(model) == 2 * 3 + 3 + 3  # kernel, gamma, beta
+    assert model.count_params() == book.trainable_parameters(model) + 6  # + moving mean, variance
+
+
+def test_compare_step_times_times_each_model():
+    from resnet_lib.models import cifar_resnet
+
+    models = {"resnet8": cifar_resnet(8, input_shape=(16, 16, 3)),
+              "plain8": cifar_resnet(8, input_shape=(16, 16, 3), residual=False)}
+    times = book.compare_step_times(models, batch_size=4, rounds=2, warmup=1)
+    assert set(times) == {"resnet8", "plain8"} and all(t > 0 for t in times.values())
+    with pytest.raises(ValueError, match="different input shapes"):
+        book.compare_step_times({"a": models["resnet8"], "b": cifar_resnet(8, input_shape=(8, 8, 3))},
+                                batch_size=2)
+
+
+def test_small_image_runs_share_names_and_options(monkeypatch, tmp_path):
+    seen = []
+    import resnet_lib.book.runs as runs
+
+    monkeypatch.setattr(runs, "fit_cached", lambda name, **kw: seen.append((name, kw)) or name)
+    assert book.train_small_image_net("plain20", profile="cpu") == "digits-plain20"
+    assert book.train_small_image_net("resnet20", shortcut="B", profile="gpu") == "cifar10-resnet20-B"
+    assert book.train_small_image_net("resnet20", shortcut="A", profile="smoke") == "digits-resnet20"
+    assert seen[1][1]["model_options"] == {"shortcut": "B"} and seen[2][1]["model_options"] is None
+    assert book.train_small_image_net("resnet56", preact=True, profile="cpu") == "digits-resnet56-v2"
+    assert seen[3][1]["model_options"] == {"preact": True}
+    assert seen[0][1]["recipe"] == "paper-cifar" and seen[0][1]["data"] == "digits"
+    for profile in ("smoke", "cpu", "gpu"):
+        assert set(book.SMALL_IMAGE_RUNS[profile]) == set(book.SMALL_IMAGE_RUNS["cpu"])
+
+
+def test_small_image_runs_train_for_real_at_smoke_scale(monkeypatch, tmp_path):
+    monkeypatch.setenv("RESNET_BOOK_RUNS", str(tmp_path))
+    monkeypatch.setitem(book.SMALL_IMAGE_RUNS, "smoke", dict(book.SMALL_IMAGE_RUNS["smoke"], epochs=1, steps_per_epoch=1))
+    first = book.train_small_image_net("resnet8", profile="smoke")
+    assert len(first.history["train_error"]) == 1
+    again = book.train_small_image_net("resnet8", profile="smoke")  # finished: re-opened
+    assert again.history == first.history
+    assert (tmp_path / "smoke" / "digits-resnet8" / "history.csv").exists()
