@@ -23,6 +23,8 @@ def test_resnet_learns_digits_well_above_chance(tmp_path):
     assert history["train_error"][-1] < history["train_error"][0]
     assert result.final["best_epoch"] == int(np.argmin(history["val_error"])) + 1
     assert json.loads((tmp_path / "best.json").read_text())["epoch"] == result.best_epoch
+    # the returned model continues where history.csv ends, optimizer included
+    assert int(np.asarray(result.model.optimizer.iterations)) == history["iteration"][-1]
     assert (tmp_path / "checkpoints" / "epoch_0003.keras").exists()
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["config"]["recipe"]["name"] == "paper-cifar"

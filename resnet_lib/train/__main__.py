@@ -34,6 +34,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, help="peak learning rate; default: the recipe's")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--image-size", type=_positive, help="image side (digits: 16 by default; VOC: 224)")
+    p.add_argument("--synthetic-images", type=_positive, default=200,
+                   help="synthetic-voc: how many images to generate (default 200)")
     p.add_argument("--limit", type=_positive, help="use only the first N images of each split")
     p.add_argument("--steps-per-epoch", type=_positive, help="cap the training steps per epoch")
     aug = p.add_mutually_exclusive_group()
@@ -63,6 +65,7 @@ def main(argv=None) -> int:
         result = fit(
             args.model, args.data, recipe=args.recipe, epochs=args.epochs, run_dir=args.run_dir,
             batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed, image_size=args.image_size,
+            synthetic_images=args.synthetic_images,
             limit=args.limit, steps_per_epoch=args.steps_per_epoch, augment=args.augment,
             test_curve=args.test_curve, mixed_precision=args.mixed_precision, jit=args.jit,
             distribute=args.distribute, model_options=model_options, data_dir=args.data_dir,

@@ -158,6 +158,7 @@ def fit(
     model_options: dict | None = None,
     data_dir=None,
     label_mode: str = "multi",
+    synthetic_images: int = 200,
     tensorboard: bool = True,
     keep_checkpoints: int = 2,
     verbose: int = 1,
@@ -175,6 +176,8 @@ def fit(
         temporary directory.
     image_size, limit, steps_per_epoch: shrink the run (image side, images per split, steps).
     label_mode: VOC only, "multi" (sigmoid, mAP) or "single" (largest object's class, softmax).
+    synthetic_images: "synthetic-voc" only, how many images ``make_synthetic_voc`` writes (the
+        official-style train/val halves are split from them).
     augment: None for the dataset's standard augmentation (see ``sources.load_source``).
     test_curve: also measure test error after each epoch, as the paper's curves show it.
     mixed_precision, jit, distribute: "auto" = bf16/fp16 and XLA on a GPU, float32 without XLA on
@@ -197,6 +200,8 @@ def fit(
         "limit": limit, "steps_per_epoch": steps_per_epoch, "augment": augment, "test_curve": test_curve,
         "model_options": model_options or {}, "label_mode": label_mode,
     }
+    if data == "synthetic-voc":
+        config["synthetic_images"] = int(synthetic_images)
     keras.utils.set_random_seed(seed)
 
     with distribution(distribute) as replicas:
@@ -206,6 +211,7 @@ def fit(
             data, batch_size=batch_size, seed=seed, image_size=image_size, limit=limit,
             steps_per_epoch=steps_per_epoch, augment=augment, data_dir=data_dir,
             one_hot=bool(recipe.label_smoothing), even_batches=replicas > 1, label_mode=label_mode,
+            synthetic_images=synthetic_images,
         )
         runtime = {"backend": keras.backend.backend(), "keras": keras.__version__, "dtype_policy": policy,
                    "jit_compile": jit, "replicas": replicas, "steps_per_epoch": source.steps_per_epoch}
@@ -334,9 +340,15 @@ def _finish(net, run, rows, best_epoch, val_ds, test_ds, source) -> dict:
     if best_epoch is not None:
         final["best_val_error"] = float(rows[best_epoch - 1]["val_error"])
         if test_ds is not None:
+            # best.weights.h5 also holds the optimizer of the best epoch: put back both the
+            # last epoch's weights and its optimizer state, so the returned model continues
+            # the run where history.csv ends.
             last_weights = net.get_weights()
+            last_optimizer = [keras.ops.convert_to_numpy(v) for v in net.optimizer.variables]
             net.load_weights(run.best_weights)
             final["best_test_error"] = _evaluate(net, test_ds, multi_label=source.multi_label)["error"]
             net.set_weights(last_weights)
+            for variable, value in zip(net.optimizer.variables, last_optimizer):
+                variable.assign(value)
     run.write_json(run.final_json, final)
     return final

@@ -151,6 +151,14 @@ def voc_source(root, *, image_size, batch_size, seed, augment, label_mode="multi
     )
 
 
+def synthetic_voc_root(data_dir, num_images: int) -> Path:
+    """Where "synthetic-voc" with ``num_images`` images lives under ``data_dir``.
+
+    One tree per size: ``make_synthetic_voc`` refuses to rewrite a tree with other arguments.
+    """
+    return Path(data_dir) / f"synthetic_voc_{int(num_images)}"
+
+
 def load_source(data, *, batch_size, seed, image_size=None, limit=None, steps_per_epoch=None,
                 augment=None, one_hot=False, even_batches=False, data_dir=None,
                 label_mode="multi", synthetic_images=200) -> DataSource:
@@ -183,7 +191,8 @@ def load_source(data, *, batch_size, seed, image_size=None, limit=None, steps_pe
         else:
             from resnet_lib.data.synthetic_voc import make_synthetic_voc
 
-            root = Path(make_synthetic_voc(root / "synthetic_voc", num_images=synthetic_images, seed=0))
+            root = Path(make_synthetic_voc(synthetic_voc_root(root, synthetic_images),
+                                           num_images=int(synthetic_images), seed=0))
         return voc_source(root, image_size=image_size or (224 if data == "voc2012" else 64), augment=True if augment is None else augment,
                           label_mode=label_mode, **common)
     raise ValueError(f"data={data!r} is unknown; expected one of {DATA_NAMES} or an ImageSplits")
