@@ -8,7 +8,9 @@ reproduced with Keras 3. Submodules hold one idea each:
 - ``resnet_lib.profiles``: the book's execution profile (smoke / cpu / gpu).
 - ``resnet_lib.data``: Pascal VOC2012, CIFAR-10 and scikit-learn digits pipelines.
 - ``resnet_lib.train``, ``resnet_lib.metrics``: recipes, resumable runs, metrics.
+- ``resnet_lib.pretrained``: keras.applications' ImageNet weights, transferred by layer name.
 - ``resnet_lib.analysis``, ``resnet_lib.plots``: lesion study, responses, gradients, figures.
+- ``resnet_lib.book``: what the book's chapters share (profile set-up, run cache, widgets).
 
 Importing ``resnet_lib`` imports nothing heavy; the model code needs only Keras 3 (any
 backend), so it runs on machines with JAX or PyTorch and no TensorFlow.

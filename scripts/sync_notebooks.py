@@ -8,8 +8,8 @@ chapter notebook (``book/*.ipynb``) opens with
 2. a code cell that installs resnet_lib from that URL in Colab, and only there
    (``resnet_lib.book.colab_install_source``).
 
-Changing the repository is one edit to pyproject.toml (and book/_config.yml's repository.url,
-which tests/test_project.py checks), then::
+Changing the repository is one edit to pyproject.toml, then (this also rewrites
+book/_config.yml's repository.url, which tests/test_project.py checks)::
 
     python scripts/sync_notebooks.py          # rewrite badges and install cells, strip outputs
     python scripts/sync_notebooks.py --check  # exit 1 and list notebooks that are out of step
@@ -108,6 +108,14 @@ def main(argv=None) -> int:
     url = repository_url(ROOT / "pyproject.toml")
     branch = book_branch(book / "_config.yml")
     stale = []
+    config = book / "_config.yml"  # its repository.url (launch and repository buttons) too
+    config_text = config.read_text(encoding="utf-8")
+    synced_config = re.sub(r"(?m)^(repository:\n(?:[ \t]+.*\n)*?[ \t]+url:[ \t]*).*$",
+                           lambda m: m.group(1) + url, config_text, count=1)
+    if synced_config != config_text:
+        stale.append(config)
+        if not args.check:
+            config.write_text(synced_config, encoding="utf-8")
     for path in notebooks(book):
         text = synced_text(path, url=url, branch=branch)
         if path.read_text(encoding="utf-8") != text:
