@@ -204,3 +204,29 @@ def test_large_shear_uses_projective_transform(pristine):
                       augmentation=Augmentation(shear=20, fill_mode="nearest"))
     images, _ = _collect(ds)
     assert images.shape[1:] == (SIZE, SIZE, 3) and np.isfinite(images).all()
+
+
+def test_resize_box_matches_resize_and_crop_and_resize():
+    """The fast sampler: exact tf.image.resize without augmentation; with it, crop_and_resize's
+    geometry up to rounding: half an input pixel (crop edges) plus half an output cell."""
+    from resnet_lib.data.voc_pipeline import SEED_AUGMENTATION, crop_box, resize_box
+
+    rng = np.random.default_rng(0)
+    image = tf.constant(rng.integers(0, 256, (75, 100, 3)), tf.uint8)
+    plain = resize_box(image, crop_box(75.0, 100.0, 30, 40, None, None), 30, 40)
+    np.testing.assert_array_equal(plain.numpy(), tf.image.resize(image, (30, 40)).numpy())
+    # ramps: a pixel's value is its own x (or y) coordinate, so outputs show where they sampled
+    x = np.tile(np.arange(1, 101, dtype=np.float32)[None, :, None], (75, 1, 1))
+    y = np.tile(np.arange(1, 76, dtype=np.float32)[:, None, None], (1, 100, 1))
+    ramps = tf.constant(np.concatenate([x, y, np.ones_like(x)], axis=-1))
+    mirrored = 0
+    for s in range(12):
+        box = crop_box(75.0, 100.0, 30, 40, SEED_AUGMENTATION, tf.constant([s, 3], tf.int64))
+        fast = resize_box(ramps, box, 30, 40).numpy()
+        reference = tf.image.crop_and_resize(ramps[None], box[None], [0], [30, 40])[0].numpy()
+        inside = (fast[..., 2] == 1) & (reference[..., 2] == 1)  # both sampled inside the image
+        assert inside.mean() > 0.6
+        tolerance = 0.5 + 0.5 * 1.1 * 2.5  # output cells span up to 2.5 x zoom 1.1 input pixels
+        np.testing.assert_array_less(np.abs(fast - reference)[inside][:, :2], tolerance)
+        mirrored += bool(box[3] < box[1])
+    assert 0 < mirrored < 12  # both orientations were exercised

@@ -5,8 +5,8 @@ source blog", defects 3, 4 and 6): labels come from the annotations (multi-label
 stated rule), augmentation applies only when ``augment=True``, and decoding runs in parallel
 with prefetching. The seed's augmentations (shift 0.1, zoom 0.1, horizontal flip; its
 shear of 0.1 degrees is sub-pixel) and the resize to the network's input are one
-``crop_and_resize`` per image, so augmenting costs about what resizing costs; a real shear
-takes one projective transform.
+crop of the image followed by ``tf.image.resize`` (``resize_box``), so augmenting costs what
+resizing costs; a real shear takes one projective transform.
 """
 
 from __future__ import annotations
@@ -57,12 +57,18 @@ def load_records(
     ``on_error="skip"`` bad ones are left out, warned about and appended to ``skipped``.
     ``make_dataset`` yields exactly these records, in this order when not shuffled.
     """
+    kept, infos = _checked_records(root, split, on_error=on_error, skipped=skipped)
+    return kept, [info.num_bytes for info in infos]
+
+
+def _checked_records(root, split, *, on_error, skipped):
+    """``load_records`` with each JPEG's header info (size in bytes and pixels)."""
     check_on_error(on_error)
     if isinstance(split, str):
         records = read_split(root, split, on_error=on_error, skipped=skipped)
     else:
         records = list(split)
-    kept, num_bytes = [], []
+    kept, infos = [], []
     for record in records:
         try:
             info = check_jpeg(record.image_path)
@@ -79,8 +85,8 @@ def load_records(
                 VOCAnnotationWarning, stacklevel=2,
             )
         kept.append(record)
-        num_bytes.append(info.num_bytes)
-    return kept, num_bytes
+        infos.append(info)
+    return kept, infos
 
 
 def make_dataset(
@@ -126,7 +132,7 @@ def make_dataset(
     if with_mask and label_mode != "multi":
         raise ValueError("with_mask=True needs label_mode='multi' (the mask is per class)")
     height, width = (image_size, image_size) if isinstance(image_size, int) else image_size
-    records, num_bytes = load_records(root, split, on_error=on_error, skipped=skipped)
+    records, infos = _checked_records(root, split, on_error=on_error, skipped=skipped)
     if not records:
         name = split if isinstance(split, str) else "(records)"
         raise ValueError(f"no usable images in split {name} of {root}")
@@ -144,18 +150,28 @@ def make_dataset(
                     raise
                 report_skip(SkippedItem(record.image_id, record.annotation_path, str(err)),
                             skipped)
-        records, num_bytes = [records[i] for i in kept], [num_bytes[i] for i in kept]
+        records, infos = [records[i] for i in kept], [infos[i] for i in kept]
         targets = (single_labels(records),)
     paths = [str(r.image_path) for r in records]
-    ds = tf.data.Dataset.from_tensor_slices((paths, np.array(num_bytes, np.int64)) + targets)
+    num_bytes = np.array([info.num_bytes for info in infos], np.int64)
+    sizes = np.array([(info.height, info.width) for info in infos], np.float32)
+    ds = tf.data.Dataset.from_tensor_slices((paths, num_bytes, sizes) + targets)
     if shuffle is None:
         shuffle = augment
     if shuffle:
         ds = ds.shuffle(len(records), seed=seed, reshuffle_each_iteration=True)
-    # Per-image random seeds from a seeded stream keep parallel augmentation reproducible.
+    # Random seeds from a seeded stream keep parallel augmentation reproducible.
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-    ds = tf.data.Dataset.zip(ds, seeds)
-    load = _loader(height, width, augmentation if augment else None)
+    augmentation = augmentation if augment else None
+    if uses_projective_transform(augmentation, height, width):
+        ds = tf.data.Dataset.zip(ds, seeds)  # one seed per image
+    else:
+        # The crop windows of 256 images at a time, as a few vector ops: scalar arithmetic per
+        # image inside the parallel map costs more than the resize on a 2-core machine.
+        ds = tf.data.Dataset.zip(ds.batch(256), seeds).map(
+            tf.autograph.experimental.do_not_convert(_windows(height, width, augmentation))
+        ).unbatch()
+    load = _loader(height, width, augmentation)
     # do_not_convert: the function has no tensor-dependent Python control flow, and skipping
     # AutoGraph's source rewrite saves most of the set-up time.
     ds = ds.map(tf.autograph.experimental.do_not_convert(load),
@@ -168,8 +184,8 @@ def make_dataset(
 def uses_projective_transform(augmentation: Augmentation | None, height: int, width: int) -> bool:
     """Whether ``augmentation`` needs the general (slower) projective transform.
 
-    Shift, zoom and flip are an axis-aligned box, which ``tf.image.crop_and_resize`` samples
-    as fast as a resize. Shear needs ``ImageProjectiveTransformV3`` (about 5x slower here),
+    Shift, zoom and flip are an axis-aligned box, which ``resize_box`` samples as fast as a
+    resize. Shear needs ``ImageProjectiveTransformV3`` (about 5x slower here),
     but the seed's ``shear_range=0.1`` is 0.1 degrees, which moves no output pixel by even
     half a pixel (tan(0.1 deg) * 112 = 0.2 px at 224x224): such a shear is below what bilinear
     sampling shows, so it is left out. A larger shear, or ``fill_mode`` other than
@@ -181,14 +197,35 @@ def uses_projective_transform(augmentation: Augmentation | None, height: int, wi
     return edge_shift >= 0.5 or augmentation.fill_mode != "constant"
 
 
+def _windows(height: int, width: int, augmentation: Augmentation | None):
+    """Batched map: append each image's ``box_window`` (from its size and a seeded draw)."""
+    import tensorflow as tf
+
+    def windows(element, seed):
+        path, num_bytes, size, *targets = element
+        draws = None
+        if augmentation is not None:
+            draws = tf.random.stateless_uniform([tf.shape(path)[0], 6], seed=seed,
+                                                minval=-1.0, maxval=1.0)
+        box = box_from_draws(size[:, 0], size[:, 1], height, width, augmentation, draws)
+        window = tf.stack([tf.cast(v, tf.int32) for v in box_window(box, size[:, 0], size[:, 1],
+                                                                    height, width)], axis=-1)
+        return (path, num_bytes, window, *targets)
+
+    return windows
+
+
 def _loader(height: int, width: int, augmentation: Augmentation | None):
-    """The per-image map function: read, check, decode, sample the output once."""
+    """The per-image map function: read, check, decode, sample the output once.
+
+    On the fast path the element carries its ``box_window`` (computed by ``_windows``); with a
+    projective transform it carries its image size and random seed instead.
+    """
     import tensorflow as tf
 
     projective = uses_projective_transform(augmentation, height, width)
 
-    def load(element, seed):
-        path, num_bytes, *targets = element
+    def read(path, num_bytes):
         contents = tf.io.read_file(path)
         # The file was checked by load_records; if it changed since, say which one.
         same = tf.equal(tf.cast(tf.strings.length(contents, unit="BYTE"), tf.int64), num_bytes)
@@ -196,24 +233,39 @@ def _loader(height: int, width: int, augmentation: Augmentation | None):
             same, ["JPEG changed since make_dataset checked it (its size differs); file:",
                    path], summarize=1)
         with tf.control_dependencies([check]):
-            image = tf.io.decode_jpeg(contents, channels=3)
-        shape = tf.cast(tf.shape(image), tf.float32)
-        if projective:
-            transform = affine_transform(shape[0], shape[1], height, width, augmentation, seed)
-            image = tf.raw_ops.ImageProjectiveTransformV3(
-                images=image[None], transforms=transform[None],
-                output_shape=tf.constant([height, width], tf.int32), fill_value=0.0,
-                interpolation="BILINEAR", fill_mode=augmentation.fill_mode.upper(),
-            )[0]
-        else:
-            box = crop_box(shape[0], shape[1], height, width, augmentation, seed)
-            image = tf.image.crop_and_resize(image[None], box[None], [0], [height, width],
-                                             extrapolation_value=0.0)[0]
-        image = tf.cast(image, tf.float32) * (1.0 / 255.0)
-        image.set_shape([height, width, 3])
-        return (image, *targets)
+            return tf.identity(contents)
 
-    return load
+    def load_projective(element, seed):
+        path, num_bytes, size, *targets = element
+        image = tf.io.decode_jpeg(read(path, num_bytes), channels=3)
+        transform = affine_transform(size[0], size[1], height, width, augmentation, seed)
+        image = tf.raw_ops.ImageProjectiveTransformV3(
+            images=image[None], transforms=transform[None],
+            output_shape=tf.constant([height, width], tf.int32), fill_value=0.0,
+            interpolation="BILINEAR", fill_mode=augmentation.fill_mode.upper(),
+        )[0]
+        return (_finish(image, height, width), *targets)
+
+    def load(path, num_bytes, window, *targets):
+        contents = read(path, num_bytes)
+        if augmentation is None:  # the plain resize that the window would reproduce exactly
+            image = tf.image.resize(tf.io.decode_jpeg(contents, channels=3), [height, width])
+        else:  # decode only the window the box sees, then resize it into place
+            crop = tf.io.decode_and_crop_jpeg(
+                contents, tf.stack([window[0], window[2], window[1] - window[0],
+                                    window[3] - window[2]]), channels=3)
+            image = _place(crop, tf.unstack(window[:8]) + [window[8] > 0], height, width)
+        return (_finish(image, height, width), *targets)
+
+    return load_projective if projective else load
+
+
+def _finish(image, height: int, width: int):
+    import tensorflow as tf
+
+    image = tf.cast(image, tf.float32) * (1.0 / 255.0)
+    image.set_shape([height, width, 3])
+    return image
 
 
 def _draws(augmentation: Augmentation, seed):
@@ -230,20 +282,92 @@ def crop_box(in_h, in_w, out_h: int, out_w: int, augmentation: Augmentation | No
     centres). With it, about the image centre, input = zoom * resized + shift, mirrored by
     swapping x1 and x2; shear is left out (see ``uses_projective_transform``).
     """
+    draws = None if augmentation is None else _draws(augmentation, seed)
+    return box_from_draws(in_h, in_w, out_h, out_w, augmentation, draws)
+
+
+def box_from_draws(in_h, in_w, out_h: int, out_w: int, augmentation: Augmentation | None, u):
+    """``crop_box`` for given uniform draws ``u`` (``[..., 6]`` in [-1, 1)); vectorised: ``in_h``,
+    ``in_w`` and ``u[..., i]`` may hold one value per image, giving boxes ``[..., 4]``."""
     import tensorflow as tf
 
     sy, sx = in_h / out_h, in_w / out_w
-    y = tf.stack([0.5 * sy - 0.5, (out_h - 0.5) * sy - 0.5])  # first and last sample rows
-    x = tf.stack([0.5 * sx - 0.5, (out_w - 0.5) * sx - 0.5])
+    y0, y1 = 0.5 * sy - 0.5, (out_h - 0.5) * sy - 0.5  # first and last sample rows
+    x0, x1 = 0.5 * sx - 0.5, (out_w - 0.5) * sx - 0.5
     if augmentation is not None:
-        u = _draws(augmentation, seed)
         cy, cx = (in_h - 1.0) / 2.0, (in_w - 1.0) / 2.0
-        x = cx + (1.0 + u[3] * augmentation.zoom) * (x - cx) + u[0] * augmentation.shift * in_w
-        y = cy + (1.0 + u[4] * augmentation.zoom) * (y - cy) + u[1] * augmentation.shift * in_h
+        zy, zx = 1.0 + u[..., 4] * augmentation.zoom, 1.0 + u[..., 3] * augmentation.zoom
+        ty, tx = u[..., 1] * augmentation.shift * in_h, u[..., 0] * augmentation.shift * in_w
+        y0, y1 = cy + zy * (y0 - cy) + ty, cy + zy * (y1 - cy) + ty
+        x0, x1 = cx + zx * (x0 - cx) + tx, cx + zx * (x1 - cx) + tx
         if augmentation.horizontal_flip:
-            x = tf.where(u[5] > 0.0, x[::-1], x)
-    y, x = y / tf.maximum(in_h - 1.0, 1.0), x / tf.maximum(in_w - 1.0, 1.0)
-    return tf.stack([y[0], x[0], y[1], x[1]])
+            flip = u[..., 5] > 0.0
+            x0, x1 = tf.where(flip, x1, x0), tf.where(flip, x0, x1)
+    ny, nx = tf.maximum(in_h - 1.0, 1.0), tf.maximum(in_w - 1.0, 1.0)
+    return tf.stack([y0 / ny, x0 / nx, y1 / ny, x1 / nx], axis=-1)
+
+
+def resize_box(image, box, out_h: int, out_w: int):
+    """Sample ``image`` over ``box`` (as ``crop_box`` gives it) with ``tf.image.resize``.
+
+    The same geometry as ``tf.image.crop_and_resize(image[None], box[None], ...)`` with zeros
+    outside the image, at the cost of a plain resize (TensorFlow's crop_and_resize kernel is
+    2-3x slower per image on a CPU, and this is the pipeline's hot loop): the part of the box
+    inside the image is cropped at whole pixels, resized to the output rows and columns it
+    covers, zero-padded to the full output, and mirrored when the box is (x2 < x1). Without
+    augmentation the box is the whole image and the result equals ``tf.image.resize``; with
+    it, the crop's edges round to whole input pixels and whole output cells, a shift of at most
+    half an input pixel plus half an output pixel, far below the augmentation's own range.
+    The pipeline does the same with ``tf.io.decode_and_crop_jpeg``, which decodes only the
+    window (``box_window``) instead of the whole JPEG.
+    """
+    import tensorflow as tf
+
+    in_h, in_w = (tf.cast(d, tf.float32) for d in tf.unstack(tf.shape(image)[:2]))
+    window = box_window(box, in_h, in_w, out_h, out_w)
+    ya, yb, xa, xb = window[:4]
+    return _place(image[ya:yb, xa:xb], window, out_h, out_w)
+
+
+def box_window(box, in_h, in_w, out_h: int, out_w: int):
+    """Integers for ``resize_box``: input window ``ya, yb, xa, xb`` (rows [ya, yb), columns
+    [xa, xb), inside the image), the output cells it fills ``oya, oyb, oxa, oxb``, and whether
+    the box is mirrored. Vectorised like ``box_from_draws`` (one window per image)."""
+    import tensorflow as tf
+
+    def edges(first, last, size, out):
+        # first/last: centres of the first and last output sample, normalised over size - 1
+        # (crop_and_resize's convention); returns the output's outer edges in input pixels.
+        first, last = first * (size - 1.0), last * (size - 1.0)
+        step = (last - first) / max(out - 1, 1)
+        return first + 0.5 - step / 2.0, last + 0.5 + step / 2.0
+
+    def visible(lo, hi, size, out):
+        # input pixels [a, b) inside the image, and the output cells [oa, ob) they fill
+        a = tf.clip_by_value(tf.floor(lo + 0.5), 0.0, size - 1.0)
+        b = tf.clip_by_value(tf.floor(hi + 0.5), a + 1.0, size)
+        scale = out / (hi - lo)
+        oa = tf.clip_by_value(tf.round((a - lo) * scale), 0.0, out - 1.0)
+        ob = tf.clip_by_value(tf.round((b - lo) * scale), oa + 1.0, float(out))
+        return [tf.cast(v, tf.int32) for v in (a, b, oa, ob)]
+
+    y_lo, y_hi = edges(box[..., 0], box[..., 2], in_h, out_h)
+    x_first, x_last = box[..., 1], box[..., 3]
+    x_lo, x_hi = edges(tf.minimum(x_first, x_last), tf.maximum(x_first, x_last), in_w, out_w)
+    ya, yb, oya, oyb = visible(y_lo, y_hi, in_h, out_h)
+    xa, xb, oxa, oxb = visible(x_lo, x_hi, in_w, out_w)
+    return ya, yb, xa, xb, oya, oyb, oxa, oxb, x_last < x_first
+
+
+def _place(crop, window, out_h: int, out_w: int):
+    """Resize ``crop`` into its output cells, zero-pad to the full output, mirror if needed."""
+    import tensorflow as tf
+
+    _, _, _, _, oya, oyb, oxa, oxb, mirrored = window
+    part = tf.image.resize(crop, tf.stack([oyb - oya, oxb - oxa]))
+    out = tf.pad(part, [[oya, out_h - oyb], [oxa, out_w - oxb], [0, 0]])
+    out = tf.cond(mirrored, lambda: tf.reverse(out, axis=[1]), lambda: out)
+    return tf.ensure_shape(out, [out_h, out_w, None])
 
 
 def affine_transform(in_h, in_w, out_h: int, out_w: int, augmentation: Augmentation | None,
@@ -281,3 +405,4 @@ def affine_transform(in_h, in_w, out_h: int, out_w: int, augmentation: Augmentat
                                [zero, one, zero], [zero, zero, one]])
             matrix = matrix @ mirror
     return tf.concat([tf.reshape(matrix[:2], [6]), tf.zeros([2])], axis=0)
+
