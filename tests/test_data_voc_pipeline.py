@@ -230,3 +230,12 @@ def test_resize_box_matches_resize_and_crop_and_resize():
         np.testing.assert_array_less(np.abs(fast - reference)[inside][:, :2], tolerance)
         mirrored += bool(box[3] < box[1])
     assert 0 < mirrored < 12  # both orientations were exercised
+
+
+@pytest.mark.parametrize("augment", [False, True])
+def test_datasets_know_their_length(pristine, augment):
+    # Keras ends an epoch on the dataset's cardinality; an unknown one made its optimizer count
+    # one step more per epoch than it trained.
+    records = read_split(pristine, "train")
+    ds = make_dataset(pristine, "train", image_size=SIZE, batch_size=3, augment=augment, seed=0)
+    assert int(ds.cardinality()) == -(-len(records) // 3) == sum(1 for _ in ds)

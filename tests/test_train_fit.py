@@ -75,3 +75,11 @@ def test_synthetic_voc_trains_and_reports_map(tmp_path, label_mode):
     if label_mode == "multi":
         assert 0 <= history["val_mAP"][0] <= 1 and history["val_error"][0] == pytest.approx(1 - history["val_mAP"][0])
     assert "best_test_error" in result.final
+
+
+def test_tensorboard_logs_are_written(tmp_path):
+    pytest.importorskip("tensorboard")
+    fit("resnet8", "digits", recipe="paper-cifar", epochs=1, seed=0, run_dir=tmp_path,
+        steps_per_epoch=2, batch_size=32, image_size=16, tensorboard=True, verbose=0)
+    events = list((tmp_path / "logs").rglob("events.out.tfevents.*"))
+    assert events and all(e.stat().st_size > 0 for e in events)

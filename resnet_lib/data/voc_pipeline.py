@@ -171,6 +171,9 @@ def make_dataset(
         ds = tf.data.Dataset.zip(ds.batch(256), seeds).map(
             tf.autograph.experimental.do_not_convert(_windows(height, width, augmentation))
         ).unbatch()
+        # unbatch forgets the length; Keras needs it to end an epoch cleanly (with an unknown
+        # length its optimizer counted one step more per epoch than it trained).
+        ds = ds.apply(tf.data.experimental.assert_cardinality(len(records)))
     load = _loader(height, width, augmentation)
     # do_not_convert: the function has no tensor-dependent Python control flow, and skipping
     # AutoGraph's source rewrite saves most of the set-up time.
