@@ -5,6 +5,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
@@ -13,3 +14,21 @@ def _seed():
     keras.utils.set_random_seed(0)
     yield
     keras.backend.clear_session()
+
+
+@pytest.fixture
+def randomize_batchnorm():
+    """Give every BN layer non-trivial statistics and affine terms, so inference-mode BN is
+    really exercised: ``randomize_batchnorm(model, seed=0, beta_std=0.2)``."""
+
+    def randomize(model, seed=0, beta_std=0.2):
+        rng = np.random.default_rng(seed)
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                n = layer.gamma.shape[0]
+                layer.gamma.assign(rng.uniform(0.5, 1.5, n).astype("float32"))
+                layer.beta.assign(rng.normal(0, beta_std, n).astype("float32"))
+                layer.moving_mean.assign(rng.normal(0, 0.2, n).astype("float32"))
+                layer.moving_variance.assign(rng.uniform(0.5, 1.5, n).astype("float32"))
+
+    return randomize

@@ -12,18 +12,6 @@ SHAPE = (16, 16, 3)
 LOGITS = {"num_classes": 3, "classifier_activation": None}
 
 
-def _randomize_batchnorm(model, seed=0):
-    """Non-trivial BN statistics and affine terms, so inference-mode BN is really exercised."""
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            n = layer.gamma.shape[0]
-            layer.gamma.assign(rng.uniform(0.5, 1.5, n).astype("float32"))
-            layer.beta.assign(rng.normal(0, 0.2, n).astype("float32"))
-            layer.moving_mean.assign(rng.normal(0, 0.2, n).astype("float32"))
-            layer.moving_variance.assign(rng.uniform(0.5, 1.5, n).astype("float32"))
-
-
 def _images(n=4, shape=SHAPE, seed=1):
     return np.random.default_rng(seed).normal(size=(n, *shape)).astype("float32")
 
@@ -45,8 +33,8 @@ def _branch_end(model, block):
     return branch[0]
 
 
-def _assert_deletion_is_zeroed_branch(model, blocks, shape=SHAPE):
-    _randomize_batchnorm(model)
+def _assert_deletion_is_zeroed_branch(model, blocks, randomize_batchnorm, shape=SHAPE):
+    randomize_batchnorm(model)
     x = _images(shape=shape)
     for block in blocks:
         zeroed = _copy(model)
@@ -70,15 +58,15 @@ def test_find_blocks_of_cifar_resnet14():
 
 
 @pytest.mark.parametrize("shortcut", ["A", "B"])
-def test_delete_basic_block_equals_zeroed_branch(shortcut):
+def test_delete_basic_block_equals_zeroed_branch(shortcut, randomize_batchnorm):
     model = cifar_resnet(14, input_shape=SHAPE, shortcut=shortcut, **LOGITS)
     # an identity block and a downsampling block (zero-pad shortcut for A, projection for B)
-    _assert_deletion_is_zeroed_branch(model, ["conv2_block2", "conv3_block1"])
+    _assert_deletion_is_zeroed_branch(model, ["conv2_block2", "conv3_block1"], randomize_batchnorm)
 
 
-def test_delete_preact_block_equals_zeroed_branch():
+def test_delete_preact_block_equals_zeroed_branch(randomize_batchnorm):
     model = cifar_resnet(8, input_shape=SHAPE, preact=True, shortcut="B", **LOGITS)
-    _assert_deletion_is_zeroed_branch(model, ["conv2_block1", "conv4_block1"])
+    _assert_deletion_is_zeroed_branch(model, ["conv2_block1", "conv4_block1"], randomize_batchnorm)
 
 
 def _tiny_bottleneck_net(*, stride_at):
@@ -96,16 +84,18 @@ def _tiny_bottleneck_net(*, stride_at):
 
 
 @pytest.mark.parametrize("stride_at", ["1x1", "3x3"])
-def test_delete_bottleneck_block_equals_zeroed_branch(stride_at):
+def test_delete_bottleneck_block_equals_zeroed_branch(stride_at, randomize_batchnorm):
     model = _tiny_bottleneck_net(stride_at=stride_at)
-    _assert_deletion_is_zeroed_branch(model, ["conv2_block1", "conv2_block2", "conv3_block1"])
+    _assert_deletion_is_zeroed_branch(
+        model, ["conv2_block1", "conv2_block2", "conv3_block1"], randomize_batchnorm
+    )
 
 
 @pytest.mark.slow
-def test_delete_resnet50_block_equals_zeroed_branch():
+def test_delete_resnet50_block_equals_zeroed_branch(randomize_batchnorm):
     model = imagenet_resnet(50, input_shape=(32, 32, 3), **LOGITS)
     _assert_deletion_is_zeroed_branch(
-        model, ["conv2_block1", "conv3_block2", "conv4_block1"], shape=(32, 32, 3)
+        model, ["conv2_block1", "conv3_block2", "conv4_block1"], randomize_batchnorm, shape=(32, 32, 3)
     )
 
 
@@ -136,9 +126,9 @@ def _set_identity_block(model, block):
         bn.moving_variance.assign(np.full(n, 1 - eps, "float32"))
 
 
-def test_delete_plain_block_is_identity_and_downsampling_block_refused():
+def test_delete_plain_block_is_identity_and_downsampling_block_refused(randomize_batchnorm):
     plain = cifar_resnet(14, input_shape=SHAPE, residual=False, **LOGITS)
-    _randomize_batchnorm(plain)
+    randomize_batchnorm(plain)
     blocks = lesion.find_blocks(plain)
     assert not any(b.residual for b in blocks)
     assert [b.deletable for b in blocks] == [True, True, False, True, False, True]
@@ -152,9 +142,9 @@ def test_delete_plain_block_is_identity_and_downsampling_block_refused():
         lesion.lesioned_model(plain, delete=["conv3_block1"])
 
 
-def test_swap_equals_exchanged_weights_and_twice_is_identity():
+def test_swap_equals_exchanged_weights_and_twice_is_identity(randomize_batchnorm):
     model = cifar_resnet(20, input_shape=SHAPE, **LOGITS)
-    _randomize_batchnorm(model)
+    randomize_batchnorm(model)
     x = _images()
     a, b = "conv3_block2", "conv3_block3"
     exchanged = _copy(model)

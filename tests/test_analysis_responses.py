@@ -10,17 +10,6 @@ from resnet_lib.models import cifar_resnet
 SHAPE = (16, 16, 3)
 
 
-def _randomize_batchnorm(model, seed=0):
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            n = layer.gamma.shape[0]
-            layer.gamma.assign(rng.uniform(0.5, 1.5, n).astype("float32"))
-            layer.beta.assign(rng.normal(0, 0.5, n).astype("float32"))
-            layer.moving_mean.assign(rng.normal(0, 0.2, n).astype("float32"))
-            layer.moving_variance.assign(rng.uniform(0.5, 1.5, n).astype("float32"))
-
-
 def _manual_bn_output(model, bn_name, x):
     """BN in inference mode by hand, from the preceding convolution's output."""
     conv_name = bn_name.removesuffix("_bn") + "_conv"
@@ -42,9 +31,9 @@ def test_layer_names_in_order_residual_and_plain():
 
 
 @pytest.mark.parametrize("per_channel", [False, True])
-def test_std_matches_manual_computation(per_channel):
+def test_std_matches_manual_computation(per_channel, randomize_batchnorm):
     model = cifar_resnet(8, input_shape=SHAPE, num_classes=3)
-    _randomize_batchnorm(model)
+    randomize_batchnorm(model, beta_std=0.5)
     x = np.random.default_rng(0).normal(size=(10, *SHAPE)).astype("float32")
     result = response_std(model, x, per_channel=per_channel, batch_size=4)  # 3 batches
     assert result.layer_names == tuple(response_layer_names(model))
@@ -56,9 +45,9 @@ def test_std_matches_manual_computation(per_channel):
     assert sorted(result.sorted()) == sorted(result.std)
 
 
-def test_iterable_of_batches_gives_the_same_std():
+def test_iterable_of_batches_gives_the_same_std(randomize_batchnorm):
     model = cifar_resnet(8, input_shape=SHAPE, num_classes=3, residual=False)
-    _randomize_batchnorm(model, seed=3)
+    randomize_batchnorm(model, seed=3, beta_std=0.5)
     x = np.random.default_rng(1).normal(size=(8, *SHAPE)).astype("float32")
     y = np.zeros(8, int)
     whole = response_std(model, x)
