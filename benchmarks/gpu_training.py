@@ -55,7 +55,7 @@ def card_peak(device_kind: str, override_tflops: float | None):
     return None
 
 
-def benchmark(name, *, image_size, batch_size, steps, warmup, num_classes, policy):
+def benchmark(name, *, image_size, batch_size, steps, warmup, num_classes, policy, augment=False):
     import jax
     import keras
     import numpy as np
@@ -67,6 +67,11 @@ def benchmark(name, *, image_size, batch_size, steps, warmup, num_classes, polic
     model = build_model(name, num_classes=num_classes, input_shape=(image_size, image_size, 3),
                         classifier_activation=None)
     macs = multiply_adds(model)
+    if augment:  # the seed's augmentation inside the model, on the accelerator
+        from resnet_lib.data.affine_layer import AffineAugmentation
+
+        inputs = keras.Input((image_size, image_size, 3))
+        model = keras.Model(inputs, model(AffineAugmentation(seed=0)(inputs)))
     optimizer = keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)
     optimizer.build(model.trainable_variables)
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -103,7 +108,7 @@ def benchmark(name, *, image_size, batch_size, steps, warmup, num_classes, polic
     seconds = time.perf_counter() - start
     keras.config.set_dtype_policy("float32")
     return {
-        "model": name, "image_size": image_size, "batch_size": batch_size, "steps": steps,
+        "model": name, "augment": augment, "image_size": image_size, "batch_size": batch_size, "steps": steps,
         "policy": policy, "multiply_adds": int(macs), "images_per_second": batch_size * steps / seconds,
         "step_ms": 1000 * seconds / steps, "warmup_seconds": compile_seconds, "final_loss": float(loss),
     }
@@ -119,6 +124,10 @@ def main(argv=None):
     p.add_argument("--precision", default="mixed_bfloat16", choices=("mixed_bfloat16", "mixed_float16", "float32"))
     p.add_argument("--peak-tflops", type=float, help="the card's peak for --precision, TFLOP/s")
     p.add_argument("--allow-tensorflow", action="store_true", help="do not block `import tensorflow`")
+    p.add_argument("--augment", choices=("off", "on", "both"), default="off",
+                   help="prepend AffineAugmentation (the seed's augmentation) to the model")
+    p.add_argument("--augment-models", nargs="+", default=["resnet50"], choices=list(CASES),
+                   help="with --augment both: the models also run with augmentation")
     p.add_argument("--json", help="also write the results here")
     args = p.parse_args(argv)
 
@@ -135,18 +144,22 @@ def main(argv=None):
     print(f"device: {device.platform} {device.device_kind} (x{jax.device_count()}); keras {keras.__version__}, "
           f"jax {jax.__version__}; peak {'unknown' if peak is None else f'{peak / 1e12:.0f} TFLOP/s'}", flush=True)
     results = []
-    for name in args.models:
+    runs = [(name, args.augment == "on") for name in args.models]
+    if args.augment == "both":
+        runs += [(name, True) for name in args.models if name in args.augment_models]
+    for name, augment in runs:
         image_size, batch_size, steps = (SMOKE if args.smoke else CASES)[name]
         row = benchmark(name, image_size=image_size, batch_size=args.batch_size or batch_size,
                         steps=args.steps or steps, warmup=args.warmup,
-                        num_classes=1000 if name == "resnet50" else 10, policy=args.precision)
+                        num_classes=1000 if name == "resnet50" else 10, policy=args.precision,
+                        augment=augment)
         flops = 3 * 2 * row["multiply_adds"] * row["images_per_second"]
         row["model_tflops"] = flops / 1e12
         row["mfu"] = None if peak is None else flops / peak
         row["device"] = f"{device.platform} {device.device_kind}"
         results.append(row)
         mfu = "n/a (pass --peak-tflops)" if row["mfu"] is None else f"{100 * row['mfu']:.1f}%"
-        print(f"{name} {image_size}px batch {row['batch_size']}: {row['images_per_second']:,.0f} img/s, "
+        print(f"{name}{' +AffineAugmentation' if augment else ''} {image_size}px batch {row['batch_size']}: {row['images_per_second']:,.0f} img/s, "
               f"{row['step_ms']:.1f} ms/step, {row['model_tflops']:.1f} model TFLOP/s, MFU {mfu} "
               f"(warm-up {row['warmup_seconds']:.1f} s, loss {row['final_loss']:.3f})", flush=True)
     tf_loaded = "tensorflow" in sys.modules

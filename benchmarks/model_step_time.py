@@ -63,7 +63,13 @@ def main(argv=None):
 
     reference, ours = (times[name] for name in models)
     ratios = [o / r for o, r in zip(ours, reference)]
-    print(f"backend={keras.backend.backend()} machine={platform.processor() or platform.machine()} cores={os.cpu_count()}")
+    device = ""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        device = f" device={jax.devices()[0].device_kind}"
+    print(f"backend={keras.backend.backend()} machine={platform.processor() or platform.machine()} "
+          f"cores={os.cpu_count()}{device}")
     print(f"batch={args.batch_size} image={args.image_size} rounds={args.rounds} params={counts[next(iter(counts))]:,}")
     for name in models:
         median = statistics.median(times[name])

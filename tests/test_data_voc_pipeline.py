@@ -239,3 +239,62 @@ def test_datasets_know_their_length(pristine, augment):
     records = read_split(pristine, "train")
     ds = make_dataset(pristine, "train", image_size=SIZE, batch_size=3, augment=augment, seed=0)
     assert int(ds.cardinality()) == -(-len(records) // 3) == sum(1 for _ in ds)
+
+
+def test_decoded_images_store_is_shared_and_matches_the_uncached_pipeline(pristine):
+    from resnet_lib.data.voc import DecodedImages
+
+    records = read_split(pristine, "train")
+    store = DecodedImages()
+    kw = dict(image_size=SIZE, batch_size=4, with_mask=True)
+    ds = make_dataset(pristine, "train", cache=store, **kw)
+    assert len(store) == 0  # filled by the first pass, not before
+    images, labels, mask = _collect(ds)
+    assert len(store) == len(records) and store.nbytes == len(records) * SIZE * SIZE * 3
+    plain = _collect(make_dataset(pristine, "train", **kw))
+    # the store holds the same resize rounded to uint8: within half a grey level
+    assert np.abs(images - plain[0]).max() <= 0.5 / 255 + 1e-6
+    np.testing.assert_array_equal(labels, plain[1])
+    np.testing.assert_array_equal(mask, plain[2])
+    # another dataset over a subset of the same files decodes nothing new ...
+    subset = _collect(make_dataset(pristine, records[2:7], cache=store, **kw))
+    assert len(store) == len(records)
+    np.testing.assert_array_equal(subset[0], images[2:7])
+    # ... another size does, and clear() frees everything
+    _collect(make_dataset(pristine, records[:3], image_size=16, cache=store))
+    assert len(store) == len(records) + 3
+    store.clear()
+    assert len(store) == 0 and store.nbytes == 0
+
+
+def test_cached_augmentation_is_seeded_and_keeps_length(pristine):
+    from resnet_lib.data.voc import DecodedImages
+
+    store = DecodedImages()
+    aug = lambda seed: make_dataset(pristine, "train", image_size=SIZE, batch_size=3,  # noqa
+                                    augment=True, seed=seed, cache=store)
+    ds = aug(1)
+    e1, e2 = _collect(ds), _collect(ds)
+    np.testing.assert_array_equal(e1[0], _collect(aug(1))[0])  # same seed, same epoch
+    assert not np.array_equal(e1[0], e2[0])  # a new epoch draws new augmentations
+    plain = _collect(make_dataset(pristine, "train", image_size=SIZE, batch_size=3, cache=store))
+    assert sorted(map(tuple, e1[1])) == sorted(map(tuple, plain[1]))  # same images, shuffled
+    assert e1[0].shape == plain[0].shape and 0.0 <= e1[0].min() and e1[0].max() <= 1.0
+    assert not any(np.allclose(a, p, atol=0.02) for a in e1[0][:4] for p in plain[0])
+    assert int(ds.cardinality()) == len(plain[0]) // 3 + (len(plain[0]) % 3 > 0)
+    with pytest.raises(TypeError, match="cache"):
+        make_dataset(pristine, "train", cache="yes")
+    # a shear too large to leave out takes the projective transform, from the store too
+    from resnet_lib.data.voc import Augmentation
+
+    big = make_dataset(pristine, "train", image_size=SIZE, augment=True, seed=0, cache=store,
+                       augmentation=Augmentation(shear=20.0))
+    assert _collect(big)[0].shape == plain[0].shape
+
+
+def test_pipelines_run_without_tf_data_autotuning(pristine):
+    # With autotuning on, TensorFlow's iterator destructor waited ~1 s for the autotuning
+    # thread at the end of many epochs (benchmarks/input_pipeline.md).
+    for cache in (False, True):
+        ds = make_dataset(pristine, "train", image_size=SIZE, augment=True, seed=0, cache=cache)
+        assert ds.options().autotune.enabled is False

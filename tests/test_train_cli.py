@@ -65,3 +65,13 @@ def test_bad_arguments_are_rejected(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--run-dir", "x", *argv])
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_augment_flags_map_to_fit_arguments():
+    from resnet_lib.train.__main__ import parser
+
+    parse = lambda *a: parser().parse_args(["--run-dir", "x", *a]).augment  # noqa: E731
+    assert (parse(), parse("--augment"), parse("--no-augment")) == (None, True, False)
+    assert parse("--augment-in-model") == "model"
+    with pytest.raises(SystemExit):
+        parse("--augment", "--augment-in-model")

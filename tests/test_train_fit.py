@@ -83,3 +83,20 @@ def test_tensorboard_logs_are_written(tmp_path):
         steps_per_epoch=2, batch_size=32, image_size=16, tensorboard=True, verbose=0)
     events = list((tmp_path / "logs").rglob("events.out.tfevents.*"))
     assert events and all(e.stat().st_size > 0 for e in events)
+
+
+def test_augmentation_in_the_model_trains_and_resumes(tmp_path):
+    # augment="model": the pipeline only decodes; AffineAugmentation, inside the network, draws
+    # from a seed generator whose state is checkpointed, so a resumed run repeats the batches.
+    options = dict(recipe="voc", epochs=2, batch_size=16, image_size=32, steps_per_epoch=4,
+                   augment="model", data_dir=tmp_path / "data", tensorboard=False, verbose=0,
+                   keep_checkpoints=3, test_curve=False)
+    full = fit("resnet8", "synthetic-voc", run_dir=tmp_path / "a", **options)
+    assert full.model.get_layer("augmentation").__class__.__name__ == "AffineAugmentation"
+    fit("resnet8", "synthetic-voc", run_dir=tmp_path / "b", **options)
+    history = (tmp_path / "b" / "history.csv").read_text().splitlines()
+    (tmp_path / "b" / "history.csv").write_text("\n".join(history[:2]) + "\n")
+    resumed = fit("resnet8", "synthetic-voc", run_dir=tmp_path / "b", **options)
+    np.testing.assert_allclose(resumed.history["loss"], full.history["loss"], rtol=1e-4)
+    with pytest.raises(ValueError, match="not VOC"):
+        fit("resnet8", "digits", augment="model", run_dir=tmp_path / "c", **SMALL)

@@ -6,7 +6,8 @@ by the seed; facts in REFERENCE.md, "Pascal VOC2012"):
 - ``download_voc2012(dest)`` -> the VOC2012 folder (``voc_download``);
 - ``read_split(root, split)`` -> list of ``VOCRecord`` (``voc_annotations``);
 - ``make_dataset(root, split, ...)`` -> ``tf.data.Dataset`` of (images, labels) batches
-  (``voc_pipeline``); ``load_records`` gives the records it yields, in order;
+  (``voc_pipeline``); ``load_records`` gives the records it yields, in order; a
+  ``DecodedImages`` store (``cache=``) keeps decoded images in memory across epochs;
 - ``multi_hot_labels(records)`` -> (labels, mask): the mask is 0 for (image, class) pairs
   present only as "difficult", which the VOC mAP ignores; ``make_dataset(...,
   with_mask=True)`` yields the same mask batch by batch (``voc_labels``);
@@ -30,7 +31,9 @@ from .voc_download import (
 )
 from .voc_images import check_jpeg
 from .voc_labels import devkit_labels, multi_hot_labels, single_label, single_labels
-from .voc_pipeline import SEED_AUGMENTATION, Augmentation, load_records, make_dataset
+from .voc_pipeline import (
+    SEED_AUGMENTATION, Augmentation, DecodedImages, load_records, make_dataset,
+)
 
 OFFICIAL_SPLITS = ("train", "val", "trainval")  # ImageSets/Main: 5,717 / 5,823 / 11,540
 
@@ -53,7 +56,7 @@ def seed_split(
 
 
 __all__ = [
-    "VOC_CLASSES", "OFFICIAL_SPLITS", "VOC2012_MD5", "VOC2012_URLS", "Augmentation",
+    "VOC_CLASSES", "OFFICIAL_SPLITS", "VOC2012_MD5", "VOC2012_URLS", "Augmentation", "DecodedImages",
     "SEED_AUGMENTATION", "DownloadError", "SkippedItem", "UnsafeArchiveError",
     "VOCAnnotationWarning", "VOCFormatError", "VOCObject", "VOCRecord", "check_jpeg",
     "devkit_labels", "download_voc2012", "load_records", "make_dataset", "multi_hot_labels",

@@ -6,7 +6,10 @@ stated rule), augmentation applies only when ``augment=True``, and decoding runs
 with prefetching. The seed's augmentations (shift 0.1, zoom 0.1, horizontal flip; its
 shear of 0.1 degrees is sub-pixel) and the resize to the network's input are one
 crop of the image followed by ``tf.image.resize`` (``resize_box``), so augmenting costs what
-resizing costs; a real shear takes one projective transform.
+resizing costs; a real shear takes one projective transform. ``DecodedImages`` keeps decoded
+images in memory across epochs; ``affine_layer.AffineAugmentation`` is the same augmentation
+as a layer that runs inside the model, on the accelerator. Speeds, and why tf.data's
+autotuning is off: ``benchmarks/input_pipeline.md``.
 """
 
 from __future__ import annotations
@@ -104,6 +107,7 @@ def make_dataset(
     with_mask: bool = False,
     augmentation: Augmentation = SEED_AUGMENTATION,
     drop_remainder: bool = False,
+    cache: bool | DecodedImages = False,
 ):
     """Return a ``tf.data.Dataset`` of ``(images, labels)`` batches from a VOC split.
 
@@ -120,6 +124,11 @@ def make_dataset(
     - Order: ``load_records(root, split)`` order unless shuffled. With a ``seed`` the output is
       reproducible, shuffled or augmented or not; with ``augment=False`` and no shuffle it is
       deterministic regardless.
+    - ``cache``: ``False`` decodes every JPEG on every pass. With a ``DecodedImages`` store,
+      the first pass decodes each image once, resized, into memory, and every later pass, of
+      this dataset or of any other made with the same store, reads memory; augmentation then
+      transforms the stored image, as the seed's ``flow_from_directory`` did (resize, then
+      transform). ``True`` uses a store private to this dataset.
     - Bad items (see ``read_split`` and ``check_jpeg``) raise naming the file, or with
       ``on_error="skip"`` are skipped, warned about and appended to ``skipped``. They are
       found here, before ``tf.data`` runs; a file that changes afterwards fails inside the
@@ -155,6 +164,13 @@ def make_dataset(
     paths = [str(r.image_path) for r in records]
     num_bytes = np.array([info.num_bytes for info in infos], np.int64)
     sizes = np.array([(info.height, info.width) for info in infos], np.float32)
+    store = None
+    if cache is not False:
+        store = DecodedImages() if cache is True else cache
+        if not isinstance(store, DecodedImages):
+            raise TypeError(f"cache={cache!r}; expected True, False or a DecodedImages store")
+        # Augmentation transforms the stored image, so its windows are computed on that size.
+        sizes = np.tile(np.array([[height, width]], np.float32), (len(records), 1))
     ds = tf.data.Dataset.from_tensor_slices((paths, num_bytes, sizes) + targets)
     if shuffle is None:
         shuffle = augment
@@ -174,14 +190,32 @@ def make_dataset(
         # unbatch forgets the length; Keras needs it to end an epoch cleanly (with an unknown
         # length its optimizer counted one step more per epoch than it trained).
         ds = ds.apply(tf.data.experimental.assert_cardinality(len(records)))
-    load = _loader(height, width, augmentation)
+    load = _loader(height, width, augmentation, store)
     # do_not_convert: the function has no tensor-dependent Python control flow, and skipping
     # AutoGraph's source rewrite saves most of the set-up time.
     ds = ds.map(tf.autograph.experimental.do_not_convert(load),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=tf.data.AUTOTUNE,
                   deterministic=True)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE).with_options(_pipeline_options())
+
+
+def _pipeline_options():
+    """``tf.data`` options of every ``make_dataset`` pipeline: autotuning off.
+
+    With autotuning on, destroying an iterator waits for tf.data's autotuning thread
+    (``Model::OptimizeLoop``) to wake from its timed sleep: about 1.1 s at the end of roughly
+    half the epochs of the augmented pipeline on a 2-core machine (seen in a native stack of
+    the stalled main thread, ``~LogicalThreadWrapper`` under ``RootDataset::Iterator``), which
+    Keras pays once per epoch because it makes a new iterator each epoch. Without it,
+    ``AUTOTUNE`` parallelism means one call per core and the prefetch buffer still grows on
+    demand. See ``benchmarks/input_pipeline.md``.
+    """
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return options
 
 
 def uses_projective_transform(augmentation: Augmentation | None, height: int, width: int) -> bool:
@@ -218,29 +252,97 @@ def _windows(height: int, width: int, augmentation: Augmentation | None):
     return windows
 
 
-def _loader(height: int, width: int, augmentation: Augmentation | None):
+def _read(path, num_bytes):
+    """The file's bytes, failing with its name if its size is not what was checked."""
+    import tensorflow as tf
+
+    contents = tf.io.read_file(path)
+    # The file was checked by load_records; if it changed since, say which one.
+    same = tf.equal(tf.cast(tf.strings.length(contents, unit="BYTE"), tf.int64), num_bytes)
+    check = tf.debugging.Assert(
+        same, ["JPEG changed since make_dataset checked it (its size differs); file:",
+               path], summarize=1)
+    with tf.control_dependencies([check]):
+        return tf.identity(contents)
+
+
+class DecodedImages:
+    """Decoded images, resized and kept in memory as uint8, for ``make_dataset(cache=...)``.
+
+    One entry per (file, byte length, output size). A pipeline that finds its image here reads
+    memory; one that does not decodes and resizes the JPEG and stores the result, so the first
+    pass fills the store as it goes (no wait before the first batch) and every later pass, of
+    that dataset or of any other made with the same store and size, decodes nothing. The
+    training loop builds one dataset per epoch (``resnet_lib.train.sources``) and shares one
+    store among them. Memory is H x W x 3 bytes per image: VOC2012's 11,540 trainval images
+    take 1.7 GB at 224 x 224. ``nbytes`` says how much is held; ``clear()`` frees it.
+    """
+
+    def __init__(self):
+        self._images: dict[tuple, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self._images)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(image.nbytes for image in self._images.values())
+
+    def clear(self) -> None:
+        self._images.clear()
+
+    def _load(self, height: int, width: int):
+        """A tf function (path, num_bytes) -> (height, width, 3) uint8: stored, or decoded and
+        stored."""
+        import tensorflow as tf
+
+        empty = np.zeros((0, 0, 3), np.uint8)
+
+        def get(path, num_bytes):
+            return self._images.get((path, int(num_bytes), height, width), empty)
+
+        def put(path, num_bytes, image):
+            self._images[(path, int(num_bytes), height, width)] = image.copy()  # TF reuses its buffer
+            return image
+
+        def decode(path, num_bytes):
+            image = tf.image.resize(tf.io.decode_jpeg(_read(path, num_bytes), channels=3),
+                                    [height, width])
+            image = tf.cast(tf.round(image), tf.uint8)  # bilinear stays within [0, 255]
+            return tf.numpy_function(put, [path, num_bytes, image], tf.uint8, stateful=True)
+
+        def load(path, num_bytes):
+            found = tf.numpy_function(get, [path, num_bytes], tf.uint8, stateful=True)
+            image = tf.cond(tf.size(found) > 0, lambda: found, lambda: decode(path, num_bytes))
+            return tf.ensure_shape(image, [height, width, 3])
+
+        return load
+
+
+def _loader(height: int, width: int, augmentation: Augmentation | None,
+            store: DecodedImages | None = None):
     """The per-image map function: read, check, decode, sample the output once.
 
     On the fast path the element carries its ``box_window`` (computed by ``_windows``); with a
-    projective transform it carries its image size and random seed instead.
+    projective transform it carries its image size and random seed instead. With a ``store``
+    the image comes from it (or is decoded into it) already ``height`` x ``width``, and the
+    window or transform applies to that image.
     """
     import tensorflow as tf
 
     projective = uses_projective_transform(augmentation, height, width)
+    stored = store._load(height, width) if store is not None else None
 
-    def read(path, num_bytes):
-        contents = tf.io.read_file(path)
-        # The file was checked by load_records; if it changed since, say which one.
-        same = tf.equal(tf.cast(tf.strings.length(contents, unit="BYTE"), tf.int64), num_bytes)
-        check = tf.debugging.Assert(
-            same, ["JPEG changed since make_dataset checked it (its size differs); file:",
-                   path], summarize=1)
-        with tf.control_dependencies([check]):
-            return tf.identity(contents)
+    read = _read
+
+    def decode(path, num_bytes):
+        if stored is not None:
+            return stored(path, num_bytes)
+        return tf.io.decode_jpeg(read(path, num_bytes), channels=3)
 
     def load_projective(element, seed):
         path, num_bytes, size, *targets = element
-        image = tf.io.decode_jpeg(read(path, num_bytes), channels=3)
+        image = decode(path, num_bytes)
         transform = affine_transform(size[0], size[1], height, width, augmentation, seed)
         image = tf.raw_ops.ImageProjectiveTransformV3(
             images=image[None], transforms=transform[None],
@@ -250,6 +352,12 @@ def _loader(height: int, width: int, augmentation: Augmentation | None):
         return (_finish(image, height, width), *targets)
 
     def load(path, num_bytes, window, *targets):
+        if stored is not None:
+            image = stored(path, num_bytes)
+            if augmentation is not None:  # the window is inside the stored image
+                crop = image[window[0]:window[1], window[2]:window[3]]
+                image = _place(crop, tf.unstack(window[:8]) + [window[8] > 0], height, width)
+            return (_finish(image, height, width), *targets)
         contents = read(path, num_bytes)
         if augmentation is None:  # the plain resize that the window would reproduce exactly
             image = tf.image.resize(tf.io.decode_jpeg(contents, channels=3), [height, width])

@@ -41,6 +41,8 @@ def parser() -> argparse.ArgumentParser:
     aug = p.add_mutually_exclusive_group()
     aug.add_argument("--augment", dest="augment", action="store_true", default=None)
     aug.add_argument("--no-augment", dest="augment", action="store_false")
+    aug.add_argument("--augment-in-model", dest="augment", action="store_const", const="model",
+                     help="VOC: augment inside the model (on the accelerator), not in tf.data")
     p.add_argument("--no-test-curve", dest="test_curve", action="store_false",
                    help="skip the per-epoch test error (the paper's thin curves)")
     p.add_argument("--mixed-precision", default="auto", choices=("auto", "on", "off"))

@@ -91,8 +91,20 @@ def _build_model(model, source, *, recipe, model_options, logits=True):
     return build_model(model, num_classes=source.num_classes, input_shape=source.input_shape, **options)
 
 
+def _with_augmentation(net, *, seed: int):
+    """``net`` behind ``AffineAugmentation``: the VOC pipeline's augmentation, run in the model
+    (on the accelerator) and only in training (``fit(augment="model")``)."""
+    from resnet_lib.data.affine_layer import AffineAugmentation
+
+    inputs = keras.Input(net.input_shape[1:], name="images")
+    augmented = AffineAugmentation(seed=seed, name="augmentation")(inputs)
+    return keras.Model(inputs, net(augmented), name=f"{net.name}_augmented")
+
+
 def _from_logits(model) -> bool:
     last = model.layers[-1]
+    while isinstance(last, keras.Model):  # e.g. the network behind _with_augmentation
+        last = last.layers[-1]
     activation = getattr(last, "activation", None)
     return getattr(activation, "__name__", "linear") == "linear"
 
@@ -150,7 +162,7 @@ def fit(
     image_size: int | None = None,
     limit: int | None = None,
     steps_per_epoch: int | None = None,
-    augment: bool | None = None,
+    augment: bool | str | None = None,
     test_curve: bool = True,
     mixed_precision: str = "auto",
     jit="auto",
@@ -179,12 +191,21 @@ def fit(
     synthetic_images: "synthetic-voc" only, how many images ``make_synthetic_voc`` writes (the
         official-style train/val halves are split from them).
     augment: None for the dataset's standard augmentation (see ``sources.load_source``).
+        "model" (VOC only): the same augmentation as a layer in front of the network
+        (``resnet_lib.data.affine_layer.AffineAugmentation``), so it runs on the accelerator
+        and the input pipeline only decodes (benchmarks/input_pipeline.md).
     test_curve: also measure test error after each epoch, as the paper's curves show it.
     mixed_precision, jit, distribute: "auto" = bf16/fp16 and XLA on a GPU, float32 without XLA on
         CPU, all GPUs if there are several (``resnet_lib.train.runtime``).
     Raises ``TrainingDivergedError`` naming the epoch and step when the loss stops being finite.
     """
     recipe: Recipe = get_recipe(recipe)
+    if augment not in (None, True, False, "model"):
+        raise ValueError(f"augment={augment!r}; expected None, True, False or 'model'")
+    in_model = augment == "model"
+    if in_model and data not in ("voc2012", "synthetic-voc"):
+        raise ValueError(f"augment='model' applies the VOC pipeline's augmentation; data={data!r} "
+                         "is not VOC (use augment=True for its own)")
     epochs = int(epochs or recipe.epochs)
     batch_size = int(batch_size or recipe.batch_size)
     if epochs < 1 or batch_size < 1:
@@ -209,7 +230,7 @@ def fit(
             raise ValueError(f"batch_size={batch_size} must be divisible by the {replicas} replicas")
         source = load_source(
             data, batch_size=batch_size, seed=seed, image_size=image_size, limit=limit,
-            steps_per_epoch=steps_per_epoch, augment=augment, data_dir=data_dir,
+            steps_per_epoch=steps_per_epoch, augment=False if in_model else augment, data_dir=data_dir,
             one_hot=bool(recipe.label_smoothing), even_batches=replicas > 1, label_mode=label_mode,
             synthetic_images=synthetic_images,
         )
@@ -220,6 +241,8 @@ def fit(
         depth = _model_depth(model) if isinstance(model, str) else None
         with dtype_policy(policy):
             net = _build_model(model, source, recipe=recipe, model_options=model_options)
+            if in_model:
+                net = _with_augmentation(net, seed=seed)
             _compile(net, recipe=recipe, source=source, total_steps=total_steps, batch_size=batch_size,
                      depth=depth, learning_rate=learning_rate, jit=jit)
 

@@ -1,0 +1,117 @@
+"""The seed's augmentation as a Keras layer, to run inside the model on the accelerator.
+
+``make_dataset(augment=True)`` augments on the CPU inside ``tf.data``. This layer is the other
+place the issue allows: the same random affine map (shift, shear, zoom, horizontal flip, with
+the meaning of ``ImageDataGenerator``'s arguments, as ``voc_pipeline.Augmentation`` states
+them) applied to a batch of already resized images by ``keras.ops.image.affine_transform``,
+so it runs wherever the model runs and on any Keras backend. Like Keras' own preprocessing
+layers it acts only when called with ``training=True``. Feed it ``make_dataset(...,
+augment=False)`` batches; ``benchmarks/gpu_training.py --augment`` measures its cost.
+
+As in ``ImageDataGenerator.apply_affine_transform``, the map is one matrix per image: about the
+image centre, input = shift . shear . zoom . output, the output mirrored first when flipped.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import ops
+
+from .voc_pipeline import SEED_AUGMENTATION, Augmentation
+
+INTERPOLATIONS = ("bilinear", "nearest")
+FILL_MODES = ("constant", "nearest", "reflect", "wrap")
+
+
+def affine_coefficients(draws, height: int, width: int, augmentation: Augmentation):
+    """Projective coefficients ``(B, 8)`` mapping output to input pixels, one row per image.
+
+    ``draws`` is ``(B, 6)`` uniform in [-1, 1): shift x, shift y, shear, zoom x, zoom y, flip
+    (flipped where > 0), the order of ``voc_pipeline._draws``. Input and output are both
+    ``height`` x ``width``. Rows are ``[a0, a1, a2, b0, b1, b2, 0, 0]``: output (x, y) samples
+    the input at (a0 x + a1 y + a2, b0 x + b1 y + b2), the convention of
+    ``keras.ops.image.affine_transform`` and TensorFlow's ``ImageProjectiveTransformV3``.
+    """
+    a = augmentation
+    draws = ops.cast(draws, "float32")
+    tx, ty = draws[:, 0] * (a.shift * width), draws[:, 1] * (a.shift * height)
+    shear = draws[:, 2] * (a.shear * math.pi / 180.0)
+    zx, zy = 1.0 + draws[:, 3] * a.zoom, 1.0 + draws[:, 4] * a.zoom
+    cx, cy = (width - 1.0) / 2.0, (height - 1.0) / 2.0
+    a00, a10, a11 = zx * ops.cos(shear), -zx * ops.sin(shear), zy
+    bx = cx - a00 * cx + tx
+    by = cy - a10 * cx - a11 * cy + ty
+    if a.horizontal_flip:
+        flip = ops.where(draws[:, 5] > 0.0, -1.0, 1.0)
+    else:
+        flip = ops.ones_like(tx)
+    mirror = (1.0 - flip) / 2.0 * (width - 1.0)  # x -> flip * x + mirror
+    zero = ops.zeros_like(tx)
+    return ops.stack([a00 * flip, zero, a00 * mirror + bx,
+                      a10 * flip, a11, a10 * mirror + by, zero, zero], axis=1)
+
+
+@keras.saving.register_keras_serializable(package="resnet_lib")
+class AffineAugmentation(keras.layers.Layer):
+    """Random shift/shear/zoom/flip of a batch of images, only when ``training=True``.
+
+    Defaults are the seed's arguments (``SEED_AUGMENTATION``: shift 0.1, shear 0.1 degrees,
+    zoom 0.1 per axis, horizontal flip), black outside the image. ``interpolation`` and
+    ``fill_mode`` are those of ``keras.ops.image.affine_transform``. Inputs are
+    ``(B, H, W, C)`` images; the layer computes in float32 whatever the model's dtype policy.
+    """
+
+    def __init__(self, *, shift: float = SEED_AUGMENTATION.shift,
+                 shear: float = SEED_AUGMENTATION.shear, zoom: float = SEED_AUGMENTATION.zoom,
+                 horizontal_flip: bool = SEED_AUGMENTATION.horizontal_flip,
+                 fill_mode: str = SEED_AUGMENTATION.fill_mode, interpolation: str = "bilinear",
+                 seed: int | None = None, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        if fill_mode not in FILL_MODES:
+            raise ValueError(f"fill_mode={fill_mode!r}; expected one of {FILL_MODES}")
+        if interpolation not in INTERPOLATIONS:
+            raise ValueError(f"interpolation={interpolation!r}; expected one of {INTERPOLATIONS}")
+        for name, value in (("shift", shift), ("shear", shear), ("zoom", zoom)):
+            if not value >= 0:
+                raise ValueError(f"{name}={value!r}; expected a number >= 0")
+        self.augmentation = Augmentation(shift=float(shift), shear=float(shear),
+                                         zoom=float(zoom), horizontal_flip=bool(horizontal_flip),
+                                         fill_mode=fill_mode)
+        self.interpolation = interpolation
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=False):
+        if not training:
+            return images
+        height, width = images.shape[1], images.shape[2]
+        if height is None or width is None:
+            raise ValueError(f"{self.name}: needs a static image size, got input shape "
+                             f"{images.shape}")
+        draws = keras.random.uniform((ops.shape(images)[0], 6), minval=-1.0, maxval=1.0,
+                                     seed=self.seed_generator)
+        transform = affine_coefficients(draws, height, width, self.augmentation)
+        return ops.image.affine_transform(images, transform, interpolation=self.interpolation,
+                                          fill_mode=self.augmentation.fill_mode, fill_value=0.0,
+                                          data_format="channels_last")
+
+    def save_own_variables(self, store):
+        # The random stream's position, so that a resumed training run draws what an
+        # uninterrupted one would (Keras leaves seed-generator state out of saved weights).
+        store["seed_state"] = ops.convert_to_numpy(self.seed_generator.state.value)
+
+    def load_own_variables(self, store):
+        if "seed_state" in store:
+            self.seed_generator.state.assign(store["seed_state"])
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        a = self.augmentation
+        return {**super().get_config(), "shift": a.shift, "shear": a.shear, "zoom": a.zoom,
+                "horizontal_flip": a.horizontal_flip, "fill_mode": a.fill_mode,
+                "interpolation": self.interpolation, "seed": self.seed}
