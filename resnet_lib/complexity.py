@@ -89,6 +89,38 @@ class Table1Column:
 
 
 STAGE_NAMES = ("conv1", "conv2_x", "conv3_x", "conv4_x", "conv5_x")
+COST_STAGES = STAGE_NAMES + ("fc",)  # Table 1's rows, with the classifier as the last
+
+
+def stage_of(layer_name: str) -> str | None:
+    """The Table 1 stage of an ``imagenet_resnet`` layer, by its name; None for layers outside
+    every stage (the input, the global average pool)."""
+    if layer_name.startswith(("conv1", "pool1")):
+        return "conv1"  # Table 1 lists the max pool under conv2_x; it costs nothing either way
+    if layer_name.startswith("conv") and "_block" in layer_name:
+        return layer_name.split("_block")[0] + "_x"
+    if layer_name == "predictions":
+        return "fc"
+    return None
+
+
+def stage_costs(model: keras.Model) -> dict[str, tuple[int, int]]:
+    """(multiply-adds, parameters) of each of ``COST_STAGES`` in an ``imagenet_resnet``.
+
+    Sums ``layer_multiply_adds`` by ``stage_of``. A layer with a cost but no stage raises
+    ``ValueError`` naming it, so the stages always add up to the model.
+    """
+    totals = {stage: (0, 0) for stage in COST_STAGES}
+    for cost in layer_multiply_adds(model):
+        stage = stage_of(cost.name)
+        if stage is None:
+            if cost.multiply_adds or cost.params:
+                raise ValueError(f"layer {cost.name!r} of {model.name} has a cost but no Table 1 "
+                                 "stage; stage_costs expects imagenet_resnet's layer names")
+            continue
+        macs, params = totals[stage]
+        totals[stage] = (macs + cost.multiply_adds, params + cost.params)
+    return totals
 
 
 def table1(*, depths=tuple(STAGES), input_shape=(224, 224, 3), stride_at="1x1") -> list[Table1Column]:

@@ -21,22 +21,53 @@ def _images(shape, seed=0):
     return np.random.default_rng(seed).uniform(size=shape).astype("float32")
 
 
+def _reference_rows(u, in_h, in_w, out_h, out_w, aug):
+    """An independent oracle: ImageDataGenerator's composition as 3x3 matrix products (output
+    pixel -> resize -> mirror about the output width -> affine about the input centre)."""
+    sx, sy = in_w / out_w, in_h / out_h
+    resize = np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1]])
+    tx, ty = u[0] * aug.shift * in_w, u[1] * aug.shift * in_h
+    s = np.deg2rad(u[2] * aug.shear)
+    zx, zy = 1 + u[3] * aug.zoom, 1 + u[4] * aug.zoom
+    cx, cy = (in_w - 1) / 2, (in_h - 1) / 2
+    about_centre = np.array([[1, 0, cx], [0, 1, cy], [0, 0, 1]])
+    linear = np.array([[zx * np.cos(s), 0, 0], [-zx * np.sin(s), zy, 0], [0, 0, 1]])
+    shift = np.array([[1, 0, tx], [0, 1, ty], [0, 0, 1]])
+    matrix = shift @ about_centre @ linear @ np.linalg.inv(about_centre) @ resize
+    if aug.horizontal_flip and u[5] > 0:
+        matrix = matrix @ np.array([[-1, 0, out_w - 1], [0, 1, 0], [0, 0, 1]])
+    return np.concatenate([matrix[:2].ravel(), [0, 0]])
+
+
 @pytest.mark.parametrize("shear", [0.1, 15.0])
 @pytest.mark.parametrize("flip", [False, True])
-def test_coefficients_match_tf_reference(shear, flip):
+def test_coefficients_match_a_matrix_product_reference(shear, flip):
+    aug = dataclasses.replace(SEED_AUGMENTATION, shear=shear, horizontal_flip=flip)
+    h, w = 40, 56
+    u = np.random.default_rng(3).uniform(-1, 1, (8, 6)).astype("float32")
+    got = _np(affine_coefficients(u, h, w, aug))
+    for i in range(len(u)):
+        np.testing.assert_allclose(got[i], _reference_rows(u[i], h, w, h, w, aug), atol=1e-4,
+                                   err_msg=f"row {i}")
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_tf_data_transform_matches_the_reference_with_a_resize(flip):
+    # the tf.data path composes the same rows with a resize from the JPEG's size
     tf = pytest.importorskip("tensorflow")
     from resnet_lib.data.voc_pipeline import _draws, affine_transform
 
-    aug = dataclasses.replace(SEED_AUGMENTATION, shear=shear, horizontal_flip=flip)
-    h, w = 40, 56
-    seeds = [tf.constant([1, i], tf.int64) for i in range(6)]
-    u = np.stack([_draws(aug, s).numpy() for s in seeds])
-    assert u.shape == (6, 6) and u.min() >= -1 and u.max() < 1
-    got = _np(affine_coefficients(u, h, w, aug))
-    for i, s in enumerate(seeds):
-        want = affine_transform(in_h=h, in_w=w, out_h=h, out_w=w, augmentation=aug,
-                                seed=s).numpy()
-        np.testing.assert_allclose(got[i], want, atol=1e-4, err_msg=f"row {i}")
+    aug = dataclasses.replace(SEED_AUGMENTATION, shear=15.0, horizontal_flip=flip)
+    for i in range(6):
+        seed = tf.constant([1, i], tf.int64)
+        u = _draws(aug, seed).numpy()
+        got = affine_transform(375.0, 500.0, 224, 200, aug, seed).numpy()
+        np.testing.assert_allclose(got, _reference_rows(u, 375, 500, 224, 200, aug), rtol=1e-4,
+                                   atol=1e-3, err_msg=f"seed {i}")
+    plain = affine_transform(375.0, 500.0, 224, 200, None, None).numpy()
+    np.testing.assert_allclose(plain, _reference_rows(np.zeros(6), 375, 500, 224, 200,
+                                                      dataclasses.replace(aug, horizontal_flip=False)),
+                               atol=1e-5)
 
 
 def test_whole_pixel_shift_coefficients():

@@ -62,3 +62,22 @@ def test_needs_a_fixed_input_shape():
     model = cifar_resnet(8, input_shape=(None, None, 3))
     with pytest.raises(ValueError, match="fixed input_shape"):
         multiply_adds(model)
+
+
+def test_stage_costs_add_up_and_match_table1(columns):
+    from resnet_lib.complexity import COST_STAGES, stage_costs
+
+    model = imagenet_resnet(34)
+    costs = stage_costs(model)
+    assert tuple(costs) == COST_STAGES
+    assert sum(m for m, _ in costs.values()) == multiply_adds(model)
+    assert sum(p for _, p in costs.values()) == model.count_params()
+    assert costs["fc"] == (512 * 1000, 512 * 1000 + 1000)
+    # a basic block costs about the same in every stage (half the map, twice the width), so a
+    # stage costs in proportion to its blocks: 3, 4, 6, 3 in ResNet-34
+    per_block = [costs[s][0] / n for s, n in zip(COST_STAGES[1:5], (3, 4, 6, 3))]
+    assert max(per_block) / min(per_block) < 1.1
+    inputs = keras.Input((4,))
+    other = keras.Model(inputs, keras.layers.Dense(2, name="head")(inputs))
+    with pytest.raises(ValueError, match="'head'.*no Table 1 stage"):
+        stage_costs(other)

@@ -14,11 +14,10 @@ image centre, input = shift . shear . zoom . output, the output mirrored first w
 
 from __future__ import annotations
 
-import math
-
 import keras
 from keras import ops
 
+from . import voc_pipeline
 from .voc_pipeline import SEED_AUGMENTATION, Augmentation
 
 INTERPOLATIONS = ("bilinear", "nearest")
@@ -26,31 +25,9 @@ FILL_MODES = ("constant", "nearest", "reflect", "wrap")
 
 
 def affine_coefficients(draws, height: int, width: int, augmentation: Augmentation):
-    """Projective coefficients ``(B, 8)`` mapping output to input pixels, one row per image.
-
-    ``draws`` is ``(B, 6)`` uniform in [-1, 1): shift x, shift y, shear, zoom x, zoom y, flip
-    (flipped where > 0), the order of ``voc_pipeline._draws``. Input and output are both
-    ``height`` x ``width``. Rows are ``[a0, a1, a2, b0, b1, b2, 0, 0]``: output (x, y) samples
-    the input at (a0 x + a1 y + a2, b0 x + b1 y + b2), the convention of
-    ``keras.ops.image.affine_transform`` and TensorFlow's ``ImageProjectiveTransformV3``.
-    """
-    a = augmentation
-    draws = ops.cast(draws, "float32")
-    tx, ty = draws[:, 0] * (a.shift * width), draws[:, 1] * (a.shift * height)
-    shear = draws[:, 2] * (a.shear * math.pi / 180.0)
-    zx, zy = 1.0 + draws[:, 3] * a.zoom, 1.0 + draws[:, 4] * a.zoom
-    cx, cy = (width - 1.0) / 2.0, (height - 1.0) / 2.0
-    a00, a10, a11 = zx * ops.cos(shear), -zx * ops.sin(shear), zy
-    bx = cx - a00 * cx + tx
-    by = cy - a10 * cx - a11 * cy + ty
-    if a.horizontal_flip:
-        flip = ops.where(draws[:, 5] > 0.0, -1.0, 1.0)
-    else:
-        flip = ops.ones_like(tx)
-    mirror = (1.0 - flip) / 2.0 * (width - 1.0)  # x -> flip * x + mirror
-    zero = ops.zeros_like(tx)
-    return ops.stack([a00 * flip, zero, a00 * mirror + bx,
-                      a10 * flip, a11, a10 * mirror + by, zero, zero], axis=1)
+    """``voc_pipeline.affine_coefficients`` in ``keras.ops``: ``(B, 8)`` projective rows, output
+    to input pixels, for ``(B, 6)`` uniform draws in [-1, 1)."""
+    return voc_pipeline.affine_coefficients(draws, height, width, augmentation, ops=ops)
 
 
 @keras.saving.register_keras_serializable(package="resnet_lib")

@@ -333,12 +333,13 @@ def _loader(height: int, width: int, augmentation: Augmentation | None,
     projective = uses_projective_transform(augmentation, height, width)
     stored = store._load(height, width) if store is not None else None
 
-    read = _read
-
     def decode(path, num_bytes):
         if stored is not None:
             return stored(path, num_bytes)
-        return tf.io.decode_jpeg(read(path, num_bytes), channels=3)
+        return tf.io.decode_jpeg(_read(path, num_bytes), channels=3)
+
+    def place(crop, window):
+        return _place(crop, tf.unstack(window[:8]) + [window[8] > 0], height, width)
 
     def load_projective(element, seed):
         path, num_bytes, size, *targets = element
@@ -355,17 +356,15 @@ def _loader(height: int, width: int, augmentation: Augmentation | None,
         if stored is not None:
             image = stored(path, num_bytes)
             if augmentation is not None:  # the window is inside the stored image
-                crop = image[window[0]:window[1], window[2]:window[3]]
-                image = _place(crop, tf.unstack(window[:8]) + [window[8] > 0], height, width)
+                image = place(image[window[0]:window[1], window[2]:window[3]], window)
             return (_finish(image, height, width), *targets)
-        contents = read(path, num_bytes)
+        contents = _read(path, num_bytes)
         if augmentation is None:  # the plain resize that the window would reproduce exactly
             image = tf.image.resize(tf.io.decode_jpeg(contents, channels=3), [height, width])
         else:  # decode only the window the box sees, then resize it into place
-            crop = tf.io.decode_and_crop_jpeg(
+            image = place(tf.io.decode_and_crop_jpeg(
                 contents, tf.stack([window[0], window[2], window[1] - window[0],
-                                    window[3] - window[2]]), channels=3)
-            image = _place(crop, tf.unstack(window[:8]) + [window[8] > 0], height, width)
+                                    window[3] - window[2]]), channels=3), window)
         return (_finish(image, height, width), *targets)
 
     return load_projective if projective else load
@@ -486,34 +485,50 @@ def affine_transform(in_h, in_w, out_h: int, out_w: int, augmentation: Augmentat
     """The 8 projective coefficients mapping output pixels to input pixels (a tf tensor).
 
     Without augmentation it is a plain resize (half-pixel centres, as ``tf.image.resize``).
-    With augmentation, as ``ImageDataGenerator.apply_affine_transform``: about the image
-    centre, input = shift . shear . zoom . output, then an optional horizontal mirror.
+    With augmentation, ``affine_coefficients`` on the input image after that resize (mirroring
+    the input about its width after the resize equals mirroring the output before it).
     """
     import tensorflow as tf
 
     sx, sy = in_w / out_w, in_h / out_h
-    resize = tf.stack([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0.0, 0.0, 1.0]])
-    matrix = resize
-    if augmentation is not None:
-        a = augmentation
-        u = _draws(augmentation, seed)
-        tx, ty = u[0] * a.shift * in_w, u[1] * a.shift * in_h
-        shear = u[2] * a.shear * math.pi / 180.0
-        zx, zy = 1.0 + u[3] * a.zoom, 1.0 + u[4] * a.zoom
-        cx, cy = (in_w - 1.0) / 2.0, (in_h - 1.0) / 2.0
-        zero, one = tf.constant(0.0), tf.constant(1.0)
-        # x' = zx cos(s) x + tx, y' = -zx sin(s) x + zy y + ty, about the centre (cx, cy)
-        a00, a10, a11 = zx * tf.cos(shear), -zx * tf.sin(shear), zy
-        affine = tf.stack([
-            [a00, zero, cx - a00 * cx + tx],
-            [a10, a11, cy - a10 * cx - a11 * cy + ty],
-            [zero, zero, one],
-        ])
-        matrix = affine @ resize
-        if a.horizontal_flip:
-            flip = tf.where(u[5] > 0.0, -1.0, 1.0)
-            mirror = tf.stack([[flip, zero, (1.0 - flip) / 2.0 * (out_w - 1.0)],
-                               [zero, one, zero], [zero, zero, one]])
-            matrix = matrix @ mirror
-    return tf.concat([tf.reshape(matrix[:2], [6]), tf.zeros([2])], axis=0)
+    if augmentation is None:
+        a0, a1, a2, b0, b1, b2 = (tf.constant(v) for v in (1.0, 0.0, 0.0, 0.0, 1.0, 0.0))
+    else:
+        rows = affine_coefficients(_draws(augmentation, seed)[None], in_h, in_w, augmentation,
+                                   ops=tf)
+        a0, a1, a2, b0, b1, b2 = tf.unstack(rows[0, :6])
+    ox, oy = 0.5 * sx - 0.5, 0.5 * sy - 0.5  # the resize: x -> sx * x + ox, y -> sy * y + oy
+    zero = tf.zeros_like(a0)
+    return tf.stack([a0 * sx, a1 * sy, a0 * ox + a1 * oy + a2,
+                     b0 * sx, b1 * sy, b0 * ox + b1 * oy + b2, zero, zero])
 
+
+def affine_coefficients(draws, height, width, augmentation: Augmentation, *, ops):
+    """Projective coefficients ``(B, 8)`` mapping output to input pixels, one row per image.
+
+    As ``ImageDataGenerator.apply_affine_transform``: about the image centre, input = shift .
+    shear . zoom . output, the output mirrored first when flipped. ``draws`` is ``(B, 6)``
+    uniform in [-1, 1): shift x, shift y, shear, zoom x, zoom y, flip (flipped where > 0), the
+    order of ``_draws``. Input and output are both ``height`` x ``width``. Rows are ``[a0, a1,
+    a2, b0, b1, b2, 0, 0]``: output (x, y) samples the input at (a0 x + a1 y + a2, b0 x + b1 y
+    + b2), the convention of TensorFlow's ``ImageProjectiveTransformV3`` and
+    ``keras.ops.image.affine_transform``. ``ops`` is ``tensorflow`` (inside ``tf.data``) or
+    ``keras.ops`` (inside a model, any backend).
+    """
+    a = augmentation
+    draws = ops.cast(draws, "float32")
+    tx, ty = draws[:, 0] * (a.shift * width), draws[:, 1] * (a.shift * height)
+    shear = draws[:, 2] * (a.shear * math.pi / 180.0)
+    zx, zy = 1.0 + draws[:, 3] * a.zoom, 1.0 + draws[:, 4] * a.zoom
+    cx, cy = (width - 1.0) / 2.0, (height - 1.0) / 2.0
+    a00, a10, a11 = zx * ops.cos(shear), -zx * ops.sin(shear), zy
+    bx = cx - a00 * cx + tx
+    by = cy - a10 * cx - a11 * cy + ty
+    if a.horizontal_flip:
+        flip = ops.where(draws[:, 5] > 0.0, -1.0, 1.0)
+    else:
+        flip = ops.ones_like(tx)
+    mirror = (1.0 - flip) / 2.0 * (width - 1.0)  # x -> flip * x + mirror
+    zero = ops.zeros_like(tx)
+    return ops.stack([a00 * flip, zero, a00 * mirror + bx,
+                      a10 * flip, a11, a10 * mirror + by, zero, zero], axis=1)
