@@ -1,5 +1,6 @@
 # Two commands, each working on a fresh machine with Python 3.10+ and pip:
-#   make test   unit tests (TensorFlow and JAX backends) + nbval over every chapter (smoke)
+#   make test   unit tests (TensorFlow and JAX backends), the small-image training tests again
+#               in an environment without TensorFlow (.venv-jax/), nbval over every chapter (smoke)
 #   make book   jupyter-book build, executing every chapter in the cpu profile
 # Both create (or reuse) the project's own environment in .venv/.
 
@@ -7,11 +8,16 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
+# Keras + JAX, no TensorFlow: proves that training on small images needs no TensorFlow
+NOTF_VENV  := .venv-jax
+NOTF_STAMP := $(NOTF_VENV)/.installed-jax
+NOTF_TESTS := tests/test_no_tensorflow.py tests/test_train_small_images.py \
+              tests/test_data_small_images.py tests/test_crop_flip_layer.py
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED := 1
 export MPLBACKEND := Agg
 
-.PHONY: test unit nbval book env clean
+.PHONY: test unit notf nbval book env clean
 
 env: $(STAMP)
 
@@ -22,16 +28,25 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+$(NOTF_STAMP): pyproject.toml
+	test -x $(NOTF_VENV)/bin/python || $(PYTHON) -m venv $(NOTF_VENV)
+	$(NOTF_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(NOTF_VENV)/bin/python -m pip install --quiet -e ".[jax,test]"
+	touch $(NOTF_STAMP)
+
 unit: $(STAMP)
 	KERAS_BACKEND=tensorflow $(PY) -m pytest tests
 	KERAS_BACKEND=jax $(PY) -m pytest tests
+
+notf: $(NOTF_STAMP)
+	RESNET_EXPECT_NO_TENSORFLOW=1 KERAS_BACKEND=jax $(NOTF_VENV)/bin/python -m pytest $(NOTF_TESTS)
 
 nbval: $(STAMP)
 	@if ls book/*.ipynb >/dev/null 2>&1; then \
 	  RESNET_BOOK_PROFILE=smoke $(PY) -m pytest --nbval-lax --nbval-current-env --ignore=book/_build book; \
 	else echo "no notebooks under book/ yet"; fi
 
-test: unit nbval
+test: unit notf nbval
 
 book: $(STAMP)
 	RESNET_BOOK_PROFILE=cpu $(VENV)/bin/jupyter-book build book --warningiserror --keep-going

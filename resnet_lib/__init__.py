@@ -12,8 +12,9 @@ reproduced with Keras 3. Submodules hold one idea each:
 - ``resnet_lib.analysis``, ``resnet_lib.plots``: lesion study, responses, gradients, figures.
 - ``resnet_lib.book``: what the book's chapters share (profile set-up, run cache, widgets).
 
-Importing ``resnet_lib`` imports nothing heavy; the model code needs only Keras 3 (any
-backend), so it runs on machines with JAX or PyTorch and no TensorFlow.
+Importing ``resnet_lib`` imports nothing heavy; the models, and training on CIFAR-10 and
+digits, need only Keras 3 and a backend (tested: TensorFlow and JAX), so they run on machines
+with JAX and no TensorFlow. Only the VOC input pipeline (``tf.data``) needs TensorFlow.
 """
 
 __version__ = "0.1.0"

@@ -1,25 +1,30 @@
 """Small-image datasets for Section 4.2 of He et al. 2015: CIFAR-10 and scikit-learn digits.
 
-CIFAR-10 follows the paper's protocol (REFERENCE.md, "CIFAR recipe"): a 45k/5k train/val
-split of the 50k training images (the test set is never used for selection), per-pixel mean
-subtraction, and pad 4 + random 32x32 crop + horizontal flip for training. scikit-learn's
-8x8 handwritten digits ship with scikit-learn, so ``load_digits`` always works offline; it is
-upsampled and split once, with the same interface, so every chapter can run without a download.
+CIFAR-10 follows the paper's protocol (Section 4.2): a 45k/5k train/val split of the 50k
+training images (the test set is never used for selection), per-pixel mean subtraction, and
+pad 4 + random 32x32 crop + horizontal flip for training. It is read from a local copy
+(``resnet_lib.data.cifar10``: the official archive, its folder, or an image tree), or
+downloaded by ``keras.datasets``. scikit-learn's 8x8 handwritten digits ship with
+scikit-learn, so ``load_digits`` always works offline; it is upsampled and split once, with
+the same interface, so every chapter can run without a download.
 
 Pixel scale: ``x`` arrays are float32 in [0, 1] (digits) or uint8 in [0, 255] (CIFAR-10,
 4x smaller in memory); ``pixel_mean`` is always float32 in [0, 1], and ``make_image_dataset``
-takes either.
+takes either. Batches come from ``image_batches.ImageBatches``, NumPy only: training on these
+datasets needs Keras and one backend, not TensorFlow.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import numpy as np
 
-CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
-                   "ship", "truck")
-CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"  # keras.datasets'
+from .cifar10 import CIFAR10_ARCHIVE, CIFAR10_CLASSES, CIFAR10_SHA256, CIFAR10_URL, read_cifar10
+from .image_batches import ImageBatches
+
+CIFAR10_ENV = "RESNET_CIFAR10"  # a local copy of CIFAR-10, used when load_cifar10 gets no source
 
 
 @dataclasses.dataclass
@@ -35,6 +40,7 @@ class ImageSplits:
     x_test: np.ndarray
     y_test: np.ndarray
     pixel_mean: np.ndarray  # (H, W, C) float32 in [0, 1], mean of the training images
+    provenance: dict = dataclasses.field(default_factory=dict)  # where the images came from
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -93,29 +99,53 @@ def load_digits(*, image_size: int = 16, seed: int = 0, channels: int = 3) -> Im
                        x[val], y[val], x[test], y[test], _pixel_mean(x[train]))
 
 
-def load_cifar10(*, validation_size: int = 5000, seed: int = 0) -> ImageSplits:
-    """CIFAR-10 from ``keras.datasets`` with a seeded 45k/5k train/val split, uint8 images.
+def load_cifar10(*, source=None, validation_size: int = 5000, seed: int = 0) -> ImageSplits:
+    """CIFAR-10 with a seeded 45k/5k train/val split of the training images, uint8 images.
 
-    The first call downloads ~170 MB into ``~/.keras/datasets``; offline, it raises a
-    ``ConnectionError`` that says so and points at ``load_digits``.
+    source: a local copy, in any form ``resnet_lib.data.cifar10.read_cifar10`` reads: the
+        official ``cifar-10-python.tar.gz`` (SHA-256 checked), its ``cifar-10-batches-py``
+        folder, or an image tree ``train/<class>/*``, ``test/<class>/*`` (or a .tar.gz of
+        one). ``None``: ``$RESNET_CIFAR10`` if set, else ``keras.datasets.cifar10`` (a ~170 MB
+        download on first use, into ``~/.keras/datasets``), which raises a
+        ``ConnectionError`` saying what to do when offline.
+    The test set is the 10,000 test images, never split; ``provenance`` records the source.
     """
+    source = source if source is not None else os.environ.get(CIFAR10_ENV) or None
+    if source is not None:
+        arrays = read_cifar10(source)
+        x, y, x_test, y_test = arrays.x_train, arrays.y_train, arrays.x_test, arrays.y_test
+        provenance = arrays.provenance()
+    else:
+        x, y, x_test, y_test = _download_cifar10()
+        provenance = {"dataset": "cifar10", "source": "keras.datasets.cifar10",
+                      "form": "official-archive", "sha256": CIFAR10_SHA256,
+                      "train_images": len(x), "test_images": len(x_test), "dropped": []}
+    if not 0 < validation_size < len(x):
+        raise ValueError(f"validation_size={validation_size}; expected 1..{len(x) - 1}")
+    # in the drawn order, not sorted: an image tree is read class by class, and a prefix of
+    # a sorted split would hold one class
+    order = np.random.default_rng(seed).permutation(len(x))
+    val, train = order[:validation_size], order[validation_size:]
+    return ImageSplits("cifar10", CIFAR10_CLASSES, x[train], y[train], x[val], y[val],
+                       x_test, y_test, _pixel_mean(x[train]), provenance)
+
+
+def _download_cifar10():
     import keras
 
     try:
         (x, y), (x_test, y_test) = keras.datasets.cifar10.load_data()
     except Exception as err:  # keras reports a failed fetch as a plain Exception
         raise ConnectionError(
-            f"CIFAR-10 could not be loaded from {CIFAR10_URL} ({type(err).__name__}: {err}). "
-            "Without a connection, put cifar-10-python.tar.gz in ~/.keras/datasets, or use "
-            "load_digits(), which needs no download."
+            f"CIFAR-10 could not be downloaded from {CIFAR10_URL} by keras.datasets "
+            f"({type(err).__name__}: {err}). Offline, get {CIFAR10_ARCHIVE} (SHA-256 "
+            f"{CIFAR10_SHA256}) another way and pass its path: load_cifar10(source=PATH), "
+            f"the environment variable {CIFAR10_ENV}=PATH, or --data-source PATH on the "
+            f"command line. PATH may also be the extracted cifar-10-batches-py folder or an "
+            f"image tree train/<class>/*.png, test/<class>/*.png. load_digits() needs no "
+            f"download at all."
         ) from err
-    y, y_test = y.reshape(-1).astype(np.int64), y_test.reshape(-1).astype(np.int64)
-    if not 0 < validation_size < len(x):
-        raise ValueError(f"validation_size={validation_size}; expected 1..{len(x) - 1}")
-    order = np.random.default_rng(seed).permutation(len(x))
-    val, train = np.sort(order[:validation_size]), np.sort(order[validation_size:])
-    return ImageSplits("cifar10", CIFAR10_CLASSES, x[train], y[train], x[val], y[val],
-                       x_test, y_test, _pixel_mean(x[train]))
+    return (x, y.reshape(-1).astype(np.int64), x_test, y_test.reshape(-1).astype(np.int64))
 
 
 def make_image_dataset(
@@ -129,51 +159,16 @@ def make_image_dataset(
     seed: int | None = None,
     pad: int = 4,
     drop_remainder: bool = False,
-):
-    """A ``tf.data.Dataset`` of (float32 mean-subtracted images, int32 labels) batches.
+    steps: int | None = None,
+    one_hot: int | None = None,
+) -> ImageBatches:
+    """(float32 mean-subtracted images, int32 labels) batches: an ``ImageBatches`` (NumPy).
 
     ``augment`` is the paper's: pad ``pad`` zero pixels per side (after mean subtraction),
-    random crop back to H x W, random horizontal flip. It is done batch-wise as one integer
-    translation + mirror (``ImageProjectiveTransformV3``, nearest, zero fill), which is the
-    same thing as pad-and-crop. With a ``seed``, shuffling and augmentation are reproducible.
+    random crop back to H x W, random horizontal flip (``image_batches.pad_crop_flip``). With
+    a ``seed``, shuffling and augmentation are reproducible: the same arguments give the
+    same batches. ``steps`` caps the batches; ``one_hot`` gives one-hot labels.
     """
-    import tensorflow as tf
-
-    if len(x) != len(y):
-        raise ValueError(f"x has {len(x)} images but y has {len(y)} labels")
-    pixel_mean = np.asarray(pixel_mean, np.float32)
-    if pixel_mean.shape != x.shape[1:]:
-        raise ValueError(f"pixel_mean has shape {pixel_mean.shape}; expected {x.shape[1:]}")
-    scale = 1 / 255 if x.dtype == np.uint8 else 1.0
-    height, width = x.shape[1:3]
-    ds = tf.data.Dataset.from_tensor_slices((x, np.asarray(y, np.int32)))
-    if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-
-    def prepare(batch, seed_pair):
-        images, labels = batch
-        images = tf.cast(images, tf.float32) * scale - pixel_mean
-        if augment:
-            n = tf.shape(images)[0]
-            shifts = tf.random.stateless_uniform([n, 2], seed=seed_pair, minval=-pad,
-                                                 maxval=pad + 1, dtype=tf.int32)
-            flips = tf.random.stateless_uniform([n], seed=seed_pair + 1, maxval=2,
-                                                dtype=tf.int32)
-            sign = tf.cast(1 - 2 * flips, tf.float32)  # -1 mirrors
-            dx, dy = tf.cast(shifts[:, 0], tf.float32), tf.cast(shifts[:, 1], tf.float32)
-            zeros = tf.zeros_like(sign)
-            # output (x, y) reads input (sign * x + offset + dx, y + dy)
-            transforms = tf.stack([sign, zeros, dx + tf.cast(flips, tf.float32) * (width - 1),
-                                   zeros, zeros + 1, dy, zeros, zeros], axis=1)
-            images = tf.raw_ops.ImageProjectiveTransformV3(
-                images=images, transforms=transforms,
-                output_shape=tf.constant([height, width], tf.int32), fill_value=0.0,
-                interpolation="NEAREST", fill_mode="CONSTANT")
-        return images, labels
-
-    ds = tf.data.Dataset.zip(ds, seeds).map(tf.autograph.experimental.do_not_convert(prepare),
-                                              num_parallel_calls=tf.data.AUTOTUNE,
-                                              deterministic=True)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return ImageBatches(x, y, pixel_mean=pixel_mean, batch_size=batch_size, augment=augment,
+                        shuffle=shuffle, seed=seed, pad=pad, drop_remainder=drop_remainder,
+                        steps=steps, one_hot=one_hot)

@@ -133,8 +133,16 @@ def make_dataset(
       ``on_error="skip"`` are skipped, warned about and appended to ``skipped``. They are
       found here, before ``tf.data`` runs; a file that changes afterwards fails inside the
       pipeline with an error naming it.
+    - Needs TensorFlow: without it, raises ``ImportError`` at once saying how to install it.
     """
-    import tensorflow as tf
+    try:
+        import tensorflow as tf
+    except ImportError as err:
+        raise ImportError(
+            "The VOC pipeline (resnet_lib.data.voc.make_dataset) is built on tf.data and needs "
+            "TensorFlow, which is not installed. Install it with: pip install 'resnet-lib[tf]' "
+            "(or pip install tensorflow). CIFAR-10 and digits train without it."
+        ) from err
 
     if label_mode not in LABEL_MODES:
         raise ValueError(f"label_mode={label_mode!r}; expected one of {LABEL_MODES}")

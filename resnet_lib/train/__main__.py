@@ -42,7 +42,8 @@ def parser() -> argparse.ArgumentParser:
     aug.add_argument("--augment", dest="augment", action="store_true", default=None)
     aug.add_argument("--no-augment", dest="augment", action="store_false")
     aug.add_argument("--augment-in-model", dest="augment", action="store_const", const="model",
-                     help="VOC: augment inside the model (on the accelerator), not in tf.data")
+                     help="preprocess and augment inside the model (on the accelerator), not in "
+                          "the input pipeline")
     p.add_argument("--no-test-curve", dest="test_curve", action="store_false",
                    help="skip the per-epoch test error (the paper's thin curves)")
     p.add_argument("--mixed-precision", default="auto", choices=("auto", "on", "off"))
@@ -52,6 +53,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--shortcut", choices=("A", "B", "C"), help="model option (CIFAR default A, ImageNet B)")
     p.add_argument("--label-mode", default="multi", choices=("multi", "single"), help="VOC labels")
     p.add_argument("--data-dir", help="where VOC is downloaded or generated (default ./data_cache)")
+    p.add_argument("--data-source", help="cifar10: a local copy (cifar-10-python.tar.gz, its "
+                   "cifar-10-batches-py folder, or an image tree train/<class>/*, test/<class>/*, "
+                   "or a .tar.gz of one); default $RESNET_CIFAR10, else download")
+    p.add_argument("--steps-per-execution", type=_positive, default=1,
+                   help="training steps per compiled call (default 1)")
     p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false")
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="2 adds Keras' progress bar")
     return p
@@ -72,6 +78,7 @@ def main(argv=None) -> int:
             test_curve=args.test_curve, mixed_precision=args.mixed_precision, jit=args.jit,
             distribute=args.distribute, model_options=model_options, data_dir=args.data_dir,
             label_mode=args.label_mode, tensorboard=args.tensorboard, verbose=args.verbose,
+            data_source=args.data_source, steps_per_execution=args.steps_per_execution,
         )
     except ConfigMismatchError as error:
         print(f"error: {error}", file=sys.stderr)

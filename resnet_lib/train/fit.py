@@ -33,7 +33,7 @@ from resnet_lib.metrics import mean_average_precision, read_history
 from resnet_lib.train.recipes import Recipe, get_recipe
 from resnet_lib.train.rundir import RunDir
 from resnet_lib.train.runtime import distribution, dtype_policy, resolve_jit, resolve_mixed_precision
-from resnet_lib.train.sources import load_source
+from resnet_lib.train.sources import first_batch, load_source
 
 __all__ = ["fit", "FitResult", "TrainingDivergedError"]
 
@@ -91,14 +91,26 @@ def _build_model(model, source, *, recipe, model_options, logits=True):
     return build_model(model, num_classes=source.num_classes, input_shape=source.input_shape, **options)
 
 
-def _with_augmentation(net, *, seed: int):
-    """``net`` behind ``AffineAugmentation``: the VOC pipeline's augmentation, run in the model
-    (on the accelerator) and only in training (``fit(augment="model")``)."""
-    from resnet_lib.data.affine_layer import AffineAugmentation
+def _with_augmentation(net, *, seed: int, in_model: dict | None = None):
+    """``net`` behind its data's preprocessing, run in the model (on the accelerator):
+    ``fit(augment="model")``. VOC (``in_model`` None): ``AffineAugmentation``, the VOC
+    pipeline's augmentation. Small images: ``PixelMeanSubtraction``, then Section 4.2's
+    ``PadCropFlip`` where the data has it; both augmentations act only in training."""
+    if in_model is None:
+        from resnet_lib.data.affine_layer import AffineAugmentation
 
-    inputs = keras.Input(net.input_shape[1:], name="images")
-    augmented = AffineAugmentation(seed=seed, name="augmentation")(inputs)
-    return keras.Model(inputs, net(augmented), name=f"{net.name}_augmented")
+        inputs = keras.Input(net.input_shape[1:], name="images")
+        augmented = AffineAugmentation(seed=seed, name="augmentation")(inputs)
+        return keras.Model(inputs, net(augmented), name=f"{net.name}_augmented")
+    from resnet_lib.data.crop_flip_layer import PadCropFlip, PixelMeanSubtraction
+
+    raw = "uint8" if in_model["scale"] != 1.0 else "float32"
+    inputs = keras.Input(net.input_shape[1:], dtype=raw, name="images")
+    x = PixelMeanSubtraction(in_model["pixel_mean"], scale=in_model["scale"],
+                             name="pixel_mean_subtraction")(inputs)
+    if in_model["augment"]:
+        x = PadCropFlip(pad=in_model["pad"], seed=seed, name="augmentation")(x)
+    return keras.Model(inputs, net(x), name=f"{net.name}_augmented")
 
 
 def _from_logits(model) -> bool:
@@ -109,7 +121,8 @@ def _from_logits(model) -> bool:
     return getattr(activation, "__name__", "linear") == "linear"
 
 
-def _compile(model, *, recipe, source, total_steps, batch_size, depth, learning_rate, jit):
+def _compile(model, *, recipe, source, total_steps, batch_size, depth, learning_rate, jit,
+             steps_per_execution=1):
     logits = _from_logits(model)
     optimizer = recipe.make_optimizer(total_steps, batch_size=batch_size, depth=depth, learning_rate=learning_rate)
     if source.multi_label:
@@ -125,7 +138,8 @@ def _compile(model, *, recipe, source, total_steps, batch_size, depth, learning_
         metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
         if source.num_classes > 5:
             metrics.append(keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top5"))
-    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit)
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit,
+                  steps_per_execution=steps_per_execution)
 
 
 def _evaluate(model, dataset, *, multi_label) -> dict:
@@ -169,6 +183,8 @@ def fit(
     distribute: str = "auto",
     model_options: dict | None = None,
     data_dir=None,
+    data_source=None,
+    steps_per_execution: int = 1,
     label_mode: str = "multi",
     synthetic_images: int = 200,
     tensorboard: bool = True,
@@ -186,14 +202,21 @@ def fit(
     run_dir: where config, history, checkpoints and logs go; an existing run there with the same
         configuration is resumed, a different one raises ``ConfigMismatchError``. None: a fresh
         temporary directory.
-    image_size, limit, steps_per_epoch: shrink the run (image side, images per split, steps).
+    image_size, limit, steps_per_epoch: shrink the run (image side, a fixed random sample of
+        ``limit`` images per split, steps).
     label_mode: VOC only, "multi" (sigmoid, mAP) or "single" (largest object's class, softmax).
     synthetic_images: "synthetic-voc" only, how many images ``make_synthetic_voc`` writes (the
         official-style train/val halves are split from them).
     augment: None for the dataset's standard augmentation (see ``sources.load_source``).
-        "model" (VOC only): the same augmentation as a layer in front of the network
-        (``resnet_lib.data.affine_layer.AffineAugmentation``), so it runs on the accelerator
-        and the input pipeline only decodes (benchmarks/input_pipeline.md).
+        "model": the same preprocessing as layers in front of the network, so it runs on the
+        accelerator: for VOC ``resnet_lib.data.affine_layer.AffineAugmentation`` (the input
+        pipeline only decodes, benchmarks/input_pipeline.md); for CIFAR-10 and digits mean
+        subtraction and pad-crop-flip (``resnet_lib.data.crop_flip_layer``), with the images
+        kept on the accelerator on the JAX backend.
+    data_source: data="cifar10" only, a local copy of CIFAR-10 (the official archive, its
+        folder, or an image tree; ``small_images.load_cifar10``); default ``$RESNET_CIFAR10``,
+        else the keras.datasets download.
+    steps_per_execution: training steps per compiled call (``Model.compile``).
     test_curve: also measure test error after each epoch, as the paper's curves show it.
     mixed_precision, jit, distribute: "auto" = bf16/fp16 and XLA on a GPU, float32 without XLA on
         CPU, all GPUs if there are several (``resnet_lib.train.runtime``).
@@ -203,9 +226,8 @@ def fit(
     if augment not in (None, True, False, "model"):
         raise ValueError(f"augment={augment!r}; expected None, True, False or 'model'")
     in_model = augment == "model"
-    if in_model and data not in ("voc2012", "synthetic-voc"):
-        raise ValueError(f"augment='model' applies the VOC pipeline's augmentation; data={data!r} "
-                         "is not VOC (use augment=True for its own)")
+    if int(steps_per_execution) < 1:
+        raise ValueError(f"steps_per_execution={steps_per_execution}; expected >= 1")
     epochs = int(epochs or recipe.epochs)
     batch_size = int(batch_size or recipe.batch_size)
     if epochs < 1 or batch_size < 1:
@@ -223,6 +245,8 @@ def fit(
     }
     if data == "synthetic-voc":
         config["synthetic_images"] = int(synthetic_images)
+    if data_source is not None:
+        config["data_source"] = str(data_source)
     keras.utils.set_random_seed(seed)
 
     with distribution(distribute) as replicas:
@@ -230,26 +254,30 @@ def fit(
             raise ValueError(f"batch_size={batch_size} must be divisible by the {replicas} replicas")
         source = load_source(
             data, batch_size=batch_size, seed=seed, image_size=image_size, limit=limit,
-            steps_per_epoch=steps_per_epoch, augment=False if in_model else augment, data_dir=data_dir,
+            steps_per_epoch=steps_per_epoch, augment=augment, data_dir=data_dir,
             one_hot=bool(recipe.label_smoothing), even_batches=replicas > 1, label_mode=label_mode,
-            synthetic_images=synthetic_images,
+            synthetic_images=synthetic_images, data_source=data_source,
+            on_device=in_model and replicas == 1 and keras.backend.backend() == "jax",
         )
         runtime = {"backend": keras.backend.backend(), "keras": keras.__version__, "dtype_policy": policy,
-                   "jit_compile": jit, "replicas": replicas, "steps_per_epoch": source.steps_per_epoch}
+                   "jit_compile": jit, "replicas": replicas, "steps_per_epoch": source.steps_per_epoch,
+                   "data": source.provenance}
         run.prepare(config, runtime)
         total_steps = epochs * source.steps_per_epoch
         depth = _model_depth(model) if isinstance(model, str) else None
         with dtype_policy(policy):
             net = _build_model(model, source, recipe=recipe, model_options=model_options)
             if in_model:
-                net = _with_augmentation(net, seed=seed)
+                net = _with_augmentation(net, seed=seed, in_model=source.in_model)
             _compile(net, recipe=recipe, source=source, total_steps=total_steps, batch_size=batch_size,
-                     depth=depth, learning_rate=learning_rate, jit=jit)
+                     depth=depth, learning_rate=learning_rate, jit=jit,
+                     steps_per_execution=int(steps_per_execution))
 
-        # Build the compiled loss and metrics now, on a throwaway dataset: otherwise the first
+        # Build the compiled loss and metrics now, on one batch: otherwise the first
         # ``Model.fit`` peeks a batch of its training data to build them, which consumes one
-        # pass of a reshuffling dataset, so a resumed epoch would see another order (JAX).
-        net.evaluate(source.train(0).take(1), verbose=0)
+        # pass of a reshuffling tf.data dataset, so a resumed epoch would see another order.
+        images, labels = first_batch(source.train(0))[:2]
+        net.evaluate(images, labels, batch_size=len(images), verbose=0)
         rows = run.read_history()
         done = len(rows)
         if done > epochs:
@@ -276,6 +304,7 @@ def fit(
             lr = _current_lr(net)  # the rate of the epoch's first step
             logs = net.fit(source.train(epoch), initial_epoch=epoch, epochs=epoch + 1,
                            callbacks=callbacks, shuffle=False, verbose=1 if verbose >= 2 else 0).history
+            train_seconds = time.time() - started
             if guard.bad is not None:
                 e, step, loss = guard.bad
                 raise TrainingDivergedError(
@@ -294,7 +323,8 @@ def fit(
             if test_curve and test_ds is not None:
                 test = _evaluate(net, test_ds, multi_label=source.multi_label)
                 row.update({f"test_{k}": v for k, v in test.items()})
-            row["seconds"] = round(time.time() - started, 3)
+            row["train_seconds"] = round(train_seconds, 3)  # the epoch's steps alone
+            row["seconds"] = round(time.time() - started, 3)  # with validation and test
             run.save_checkpoint(net, epoch + 1)
             rows.append(row)
             run.write_history(rows)  # the commit point of this epoch

@@ -11,14 +11,21 @@ Wraps ``resnet_lib.data`` (which owns loading and augmentation) for the training
 
 Each epoch's training order is drawn from ``(seed, epoch)`` alone, so a resumed run sees the
 same mini-batches as an uninterrupted one.
+
+The small-image sources are NumPy ``keras.utils.PyDataset`` batches
+(``resnet_lib.data.image_batches``) and need no TensorFlow; the VOC sources are ``tf.data``
+pipelines and raise ``ImportError`` at once, saying how to install it, when it is missing.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import math
 from pathlib import Path
 from typing import Callable
+
+import numpy as np
 
 __all__ = ["DataSource", "load_source", "DATA_NAMES"]
 
@@ -37,6 +44,29 @@ class DataSource:
     train: Callable[[int], object]  # epoch (0-based) -> dataset, shuffled from (seed, epoch)
     val: Callable[[], object]
     test: Callable[[], object] | None  # None where no labelled test set exists
+    # augment="model": batches are raw images, and the model must start with these steps
+    # ({"pixel_mean", "scale", "augment", "pad"}: see fit's in-model preprocessing)
+    in_model: dict | None = None
+    provenance: dict = dataclasses.field(default_factory=dict)  # where the data came from
+
+
+def require_tensorflow(what: str) -> None:
+    """Raise ``ImportError`` at once, saying how to install TensorFlow, when it is missing."""
+    if importlib.util.find_spec("tensorflow") is None:
+        raise ImportError(
+            f"{what} needs TensorFlow (its input pipeline is tf.data), which is not installed. "
+            "Install it with: pip install 'resnet-lib[tf]' (or pip install tensorflow). "
+            "The small-image data (digits, cifar10) trains without it."
+        )
+
+
+def first_batch(dataset):
+    """The first batch of a dataset (``ImageBatches`` or ``tf.data``), as NumPy arrays."""
+    if hasattr(dataset, "take") and not hasattr(dataset, "__getitem__"):  # tf.data
+        batch = next(iter(dataset.take(1)))
+    else:
+        batch = dataset[0]
+    return tuple(np.asarray(t) for t in batch)
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -45,7 +75,7 @@ def epoch_seed(seed: int, epoch: int) -> int:
 
 
 def _finish(ds, *, one_hot: int | None, steps: int | None):
-    """Optional one-hot labels (for label smoothing) and a cap on the steps."""
+    """``tf.data`` (VOC): optional one-hot labels (for label smoothing) and a cap on the steps."""
     import tensorflow as tf
 
     if one_hot:
@@ -56,12 +86,23 @@ def _finish(ds, *, one_hot: int | None, steps: int | None):
 
 
 def from_image_splits(splits, *, batch_size, seed, augment, limit=None, steps_per_epoch=None,
-                      one_hot=False, even_batches=False) -> DataSource:
-    """A single-label source from a ``resnet_lib.data.small_images.ImageSplits``."""
-    from resnet_lib.data.small_images import make_image_dataset
+                      one_hot=False, even_batches=False, on_device=False) -> DataSource:
+    """A single-label source from a ``resnet_lib.data.small_images.ImageSplits``.
+
+    augment: True / False for pad-crop-flip on the host (NumPy), or "model": batches carry
+    the raw images, and ``DataSource.in_model`` says what the model must do first (mean
+    subtraction, and pad-crop-flip in training); with ``on_device`` they stay on the
+    accelerator (JAX).
+    """
+    from resnet_lib.data.image_batches import ImageBatches
 
     def part(x, y):
-        return (x[:limit], y[:limit]) if limit else (x, y)
+        # ``limit``: a fixed random sample, in the split's order (a prefix of a class-ordered
+        # split, such as CIFAR-10's test images read from an image tree, would be one class)
+        if not limit or limit >= len(x):
+            return x, y
+        keep = np.sort(np.random.default_rng(0).permutation(len(x))[:limit])
+        return x[keep], y[keep]
 
     x_train, y_train = part(splits.x_train, splits.y_train)
     x_val, y_val = part(splits.x_val, splits.y_val)
@@ -76,18 +117,23 @@ def from_image_splits(splits, *, batch_size, seed, augment, limit=None, steps_pe
         )
     steps = min(n_steps, steps_per_epoch) if steps_per_epoch else n_steps
     hot = num_classes if one_hot else None
+    in_model = augment == "model"
+    host = dict(pixel_mean=splits.pixel_mean, batch_size=batch_size, one_hot=hot,
+                drop_remainder=even_batches, preprocess=not in_model, on_device=on_device)
+    placed = {}
+
+    def batches(name, x, y, **options):
+        if on_device and in_model:  # copy each split to the accelerator once, not per epoch
+            import jax
+
+            if name not in placed:
+                placed[name] = (jax.device_put(x), jax.device_put(np.asarray(y, np.int32)))
+            x, y = placed[name]
+        return ImageBatches(x, y, **host, **options)
 
     def train(epoch):
-        ds = make_image_dataset(
-            x_train, y_train, pixel_mean=splits.pixel_mean, batch_size=batch_size,
-            augment=augment, shuffle=True, seed=epoch_seed(seed, epoch), drop_remainder=even_batches,
-        )
-        return _finish(ds, one_hot=hot, steps=steps)
-
-    def evaluation(x, y):
-        ds = make_image_dataset(x, y, pixel_mean=splits.pixel_mean, batch_size=batch_size,
-                                augment=False, shuffle=False, drop_remainder=even_batches)
-        return _finish(ds, one_hot=hot, steps=None)
+        return batches("train", x_train, y_train, augment=bool(augment) and not in_model,
+                       shuffle=True, seed=epoch_seed(seed, epoch), steps=steps)
 
     return DataSource(
         name=splits.name,
@@ -96,8 +142,12 @@ def from_image_splits(splits, *, batch_size, seed, augment, limit=None, steps_pe
         multi_label=False,
         steps_per_epoch=steps,
         train=train,
-        val=lambda: evaluation(x_val, y_val),
-        test=(lambda: evaluation(x_test, y_test)) if x_test is not None else None,
+        val=lambda: batches("val", x_val, y_val),
+        test=(lambda: batches("test", x_test, y_test)) if x_test is not None else None,
+        in_model=({"pixel_mean": np.asarray(splits.pixel_mean, np.float32),
+                   "scale": 1 / 255 if x_train.dtype == np.uint8 else 1.0,
+                   "augment": True, "pad": 4} if in_model else None),
+        provenance=dict(getattr(splits, "provenance", {}) or {"dataset": splits.name}),
     )
 
 
@@ -164,30 +214,33 @@ def synthetic_voc_root(data_dir, num_images: int) -> Path:
     return Path(data_dir) / f"synthetic_voc_{int(num_images)}"
 
 
+def _standard_augment(name: str) -> bool:
+    """Pad-crop-flip for CIFAR-10 (Section 4.2); none for digits (a flipped digit is another symbol)."""
+    return name == "cifar10"
+
+
 def load_source(data, *, batch_size, seed, image_size=None, limit=None, steps_per_epoch=None,
                 augment=None, one_hot=False, even_batches=False, data_dir=None,
-                label_mode="multi", synthetic_images=200) -> DataSource:
+                label_mode="multi", synthetic_images=200, data_source=None,
+                on_device=False) -> DataSource:
     """Open ``data`` (a name in ``DATA_NAMES`` or an ``ImageSplits``) for training.
 
     augment None takes each dataset's standard choice: CIFAR-10 pad-crop-flip (Section 4.2),
-    none for digits (a flipped digit is another symbol), the VOC pipeline's for VOC.
+    none for digits (a flipped digit is another symbol), the VOC pipeline's for VOC. "model"
+    (small images): the same choice, done by the model (``DataSource.in_model``).
+    data_source: "cifar10" only, a local copy (``small_images.load_cifar10(source=...)``);
+    None reads ``$RESNET_CIFAR10`` or downloads.
+    on_device: with augment="model", keep the images on the accelerator (JAX backend).
     """
     common = dict(batch_size=batch_size, seed=seed, limit=limit, steps_per_epoch=steps_per_epoch,
                   one_hot=one_hot, even_batches=even_batches)
-    if not isinstance(data, str):
-        return from_image_splits(data, augment=bool(augment), **common)
-    if data == "digits":
-        from resnet_lib.data.small_images import load_digits
-
-        return from_image_splits(load_digits(image_size=image_size or 16, seed=0),
-                                 augment=bool(augment), **common)
-    if data == "cifar10":
-        from resnet_lib.data.small_images import load_cifar10
-
-        if image_size not in (None, 32):
-            raise ValueError(f"data='cifar10' has 32x32 images; image_size={image_size} is not supported")
-        return from_image_splits(load_cifar10(seed=0), augment=True if augment is None else augment, **common)
+    if data_source is not None and data != "cifar10":
+        raise ValueError(f"data_source={str(data_source)!r} applies to data='cifar10' only, "
+                         f"not data={data if isinstance(data, str) else type(data).__name__!r}")
     if data in ("voc2012", "synthetic-voc"):
+        require_tensorflow(f"data={data!r}")
+        if augment == "model":
+            augment = False  # fit puts the VOC augmentation layer in front of the network
         root = Path(data_dir or "data_cache")
         if data == "voc2012":
             from resnet_lib.data.voc import download_voc2012
@@ -198,6 +251,30 @@ def load_source(data, *, batch_size, seed, image_size=None, limit=None, steps_pe
 
             root = Path(make_synthetic_voc(synthetic_voc_root(root, synthetic_images),
                                            num_images=int(synthetic_images), seed=0))
-        return voc_source(root, image_size=image_size or (224 if data == "voc2012" else 64), augment=True if augment is None else augment,
+        return voc_source(root, image_size=image_size or (224 if data == "voc2012" else 64),
+                          augment=True if augment is None else augment,
                           label_mode=label_mode, **common)
-    raise ValueError(f"data={data!r} is unknown; expected one of {DATA_NAMES} or an ImageSplits")
+    if isinstance(data, str):
+        if data == "digits":
+            from resnet_lib.data.small_images import load_digits
+
+            splits = load_digits(image_size=image_size or 16, seed=0)
+        elif data == "cifar10":
+            from resnet_lib.data.small_images import load_cifar10
+
+            if image_size not in (None, 32):
+                raise ValueError(f"data='cifar10' has 32x32 images; image_size={image_size} "
+                                 "is not supported")
+            splits = load_cifar10(source=data_source, seed=0)
+        else:
+            raise ValueError(f"data={data!r} is unknown; expected one of {DATA_NAMES} or an "
+                             "ImageSplits")
+    else:
+        splits = data
+    standard = _standard_augment(splits.name)
+    if augment == "model":
+        source = from_image_splits(splits, augment="model", on_device=on_device, **common)
+        source.in_model["augment"] = standard
+        return source
+    return from_image_splits(splits, augment=standard if augment is None else bool(augment),
+                             **common)
