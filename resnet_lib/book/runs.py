@@ -59,9 +59,13 @@ def fit_cached(name: str, *, profile: str | None = None, **fit_options):
 
 
 SMALL_IMAGE_RUNS = {
-    "smoke": dict(data="digits", depths=(8, 14), epochs=2, batch_size=None, steps_per_epoch=2),
-    "cpu": dict(data="digits", depths=(20, 32, 44, 56), epochs=8, batch_size=32, steps_per_epoch=None),
-    "gpu": dict(data="cifar10", depths=(20, 32, 44, 56), epochs=182, batch_size=None, steps_per_epoch=None),
+    "smoke": dict(data="digits", depths=(8, 14), epochs=2, batch_size=None, steps_per_epoch=2,
+                  augment=None),
+    "cpu": dict(data="digits", depths=(20, 32, 44, 56), epochs=8, batch_size=32, steps_per_epoch=None,
+                augment=None),
+    # CIFAR-10 from $RESNET_CIFAR10 (a local copy) or downloaded; preprocessing on the GPU
+    "gpu": dict(data="cifar10", depths=(20, 32, 44, 56), epochs=182, batch_size=None, steps_per_epoch=None,
+                augment="model"),
 }
 
 
@@ -91,6 +95,7 @@ def train_small_image_net(model: str, *, shortcut: str | None = None, preact: bo
         name, profile=profile, model=model, data=settings["data"], recipe="paper-cifar",
         epochs=settings["epochs"], batch_size=settings["batch_size"],
         steps_per_epoch=settings["steps_per_epoch"], model_options=options or None, tensorboard=profile == "gpu",
+        augment=settings["augment"],
         verbose=(1 if profile == "gpu" else 0) if verbose is None else verbose,
     )
 

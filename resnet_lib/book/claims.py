@@ -1,0 +1,37 @@
+"""Sentences about a run, computed from its results, so that the text never contradicts the run.
+
+A chapter that draws a conclusion from a small cpu run prints it from here: the numbers and
+the wording both follow from the results passed in.
+"""
+
+from __future__ import annotations
+
+__all__ = ["describe_plain_training"]
+
+
+def describe_plain_training(final_train_error: dict, *, chance: float, steps: int,
+                            near: float = 0.15) -> str:
+    """What the plain nets' final training errors show: trained, or barely started.
+
+    final_train_error: {"plain-20": 0.05, ...} as fractions; chance: the error of guessing
+    (0.9 for 10 classes); steps: SGD steps each net took; near: within this much of chance a
+    net counts as not yet trained.
+    """
+    stuck = {k: e for k, e in final_train_error.items() if e >= chance - near}
+    trained = {k: e for k, e in final_train_error.items() if k not in stuck}
+
+    def listing(d):
+        return ", ".join(f"{k} {100 * e:.1f}%" for k, e in d.items())
+
+    if stuck:
+        text = (f"In this run ({steps:,} SGD steps per net), {listing(stuck)} training error is "
+                f"within {100 * near:.0f} points of chance ({100 * chance:.0f}%): "
+                f"{'that net has' if len(stuck) == 1 else 'those nets have'} barely started to "
+                f"train. So this figure shows deep plain nets that are slow to start, not the "
+                f"paper's degradation, in which plain-56 trains and converges to a higher "
+                f"training error than plain-20. ")
+        if trained:
+            text += f"The others did train: {listing(trained)}. "
+        return text + "The recorded CIFAR-10 run, where there is one, shows the paper-scale curves."
+    return (f"Every plain net trained well away from chance ({100 * chance:.0f}%) in this run's "
+            f"{steps:,} SGD steps: {listing(trained)}.")
