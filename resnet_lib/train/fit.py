@@ -144,8 +144,23 @@ def _from_logits(model) -> bool:
     return getattr(activation, "__name__", "linear") == "linear"
 
 
+def _batch_used(source, batch_size: int) -> int:
+    """The images in a training step: ``batch_size``, or fewer when the training set is smaller
+    (then there is a single step per epoch, which is the only case that is checked)."""
+    if source.steps_per_epoch != 1:
+        return batch_size
+    images = next(iter(source.train(0).take(1)))[0]
+    return min(batch_size, int(images.shape[0]))
+
+
 def _compile(model, *, recipe, source, total_steps, batch_size, depth, learning_rate, jit):
     logits = _from_logits(model)
+    used = _batch_used(source, batch_size)
+    if used < batch_size:
+        scaled = " (the recipe's learning rate is scaled to it)" if learning_rate is None else ""
+        warnings.warn(f"batch_size={batch_size} is more than the {used} training images: each epoch is one "
+                      f"step of {used} images{scaled}", RuntimeWarning, stacklevel=3)
+        batch_size = used
     optimizer = recipe.make_optimizer(total_steps, batch_size=batch_size, depth=depth, learning_rate=learning_rate)
     if source.multi_label:
         loss = keras.losses.BinaryCrossentropy(from_logits=logits)
@@ -322,8 +337,8 @@ def fit(
                 e, step, loss = guard.bad
                 run.release()
                 raise TrainingDivergedError(
-                    f"training loss became {loss} at epoch {e}, step {step} of run {run.root}; "
-                    f"{guard.reason}; the last good checkpoint is epoch {done or 'none'}. Lower the "
+                    f"training loss became {loss}{guard.reason} at epoch {e}, step {step} of run "
+                    f"{run.root}; the last good checkpoint is epoch {done or 'none'}. Lower the "
                     f"learning rate (learning_rate) or check the data for NaN/inf."
                 )
             row = {"epoch": epoch + 1, "iteration": int(keras.ops.convert_to_numpy(net.optimizer.iterations)),
