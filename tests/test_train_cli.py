@@ -53,7 +53,8 @@ def test_mismatched_restart_exits_2_naming_the_option(tmp_path):
     first = subprocess.run(_cli(run_dir, "--epochs", "1"), capture_output=True, text=True, env=_env(),
                            timeout=300)
     assert first.returncode == 0, first.stderr
-    second = subprocess.run(_cli(run_dir, "--epochs", "1", "--lr", "0.05"), capture_output=True, text=True,
+    # 0.05 would be the recipe's own rate at batch 64 (0.1 x 64/128), hence the same run
+    second = subprocess.run(_cli(run_dir, "--epochs", "1", "--lr", "0.02"), capture_output=True, text=True,
                             env=_env(), timeout=300)
     assert second.returncode == 2 and "learning_rate" in second.stderr
 

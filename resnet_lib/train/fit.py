@@ -12,7 +12,11 @@ order drawn from ``(seed, epoch)`` and is committed to disk before the next star
 
 Started again with the same arguments after a kill, ``fit`` reloads the checkpoint of the last
 committed epoch (weights, optimizer slots and iteration count, hence the learning-rate
-schedule) and carries on, so the run ends with exactly the requested epochs.
+schedule) and carries on, so the run ends with exactly the requested epochs. A checkpoint that
+does not load is named and set aside, and the run falls back to the newest one that does,
+rolling ``history.csv`` back to it (``_restore``). Arguments are checked before anything is
+written (``FitArgumentError``), and one process at a time writes a run directory
+(``resnet_lib.train.rundir``).
 
 Training error is the running error over the epoch's mini-batches (training-mode BN, with
 augmentation), which is what the paper's training curves show (Fig. 1, 4, 6).
