@@ -71,6 +71,35 @@ def test_fit_cached_restarts_a_mismatched_run(monkeypatch, tmp_path):
     assert book.fit_cached("r", profile="cpu", epochs=2) == stale
     assert calls == [{"epochs": 2}, {"epochs": 2}]
     assert not (stale / "history.csv").exists()
+    assert (tmp_path / "cpu" / "r.replaced-1" / "history.csv").read_text() == "epoch\n1\n"  # moved, not deleted
+
+
+def test_fit_cached_keeps_runs_that_mean_the_same_and_never_deletes_one(monkeypatch, tmp_path, capsys):
+    import dataclasses
+
+    from resnet_lib.train import get_recipe
+
+    monkeypatch.setenv("RESNET_BOOK_RUNS", str(tmp_path))
+    options = dict(data="digits", epochs=1, batch_size=128, steps_per_epoch=1, image_size=16,
+                   tensorboard=False, verbose=0)
+    first = book.fit_cached("r", profile="smoke", model="resnet8", **options)
+    directory = tmp_path / "smoke" / "r"
+    (directory / "notes.txt").write_text("mine")
+    stamp = (directory / "history.csv").stat().st_mtime_ns
+    recipe = get_recipe("paper-cifar")
+    same = [dict(model="ResNet8"), dict(model="resnet8", learning_rate=0.1),
+            dict(model="resnet8", recipe=dataclasses.replace(recipe, description=recipe.description + "."))]
+    for variant in same:  # re-opened, not retrained
+        again = book.fit_cached("r", profile="smoke", **options, **variant)
+        assert again.history == first.history
+    assert (directory / "history.csv").stat().st_mtime_ns == stamp
+    assert "moved" not in capsys.readouterr().out
+    longer = book.fit_cached("r", profile="smoke", model="resnet8", **dict(options, epochs=2))
+    assert len(longer.history["epoch"]) == 2
+    note = capsys.readouterr().out
+    assert "epochs: 1 -> 2" in note and "r.replaced-1" in note
+    assert (tmp_path / "smoke" / "r.replaced-1" / "notes.txt").read_text() == "mine"
+    assert (tmp_path / "smoke" / "r.replaced-1" / "checkpoints" / "epoch_0001.keras").exists()
 
 
 def test_markdown_table():

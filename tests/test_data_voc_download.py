@@ -2,12 +2,14 @@
 
 import hashlib
 import io
+import os
 import tarfile
 
 import pytest
 
 from resnet_lib.data.synthetic_voc import make_synthetic_voc
 from resnet_lib.data.voc import DownloadError, UnsafeArchiveError, download_voc2012, read_split
+from resnet_lib.data.voc_download import COMPLETE_MARKER
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +91,40 @@ def test_archive_without_voc_layout_is_refused(tmp_path):
     with pytest.raises(ValueError, match="VOCdevkit/VOC2012"):
         download_voc2012(dest, urls=[path.as_uri()], md5=None, progress=False)
     assert list(dest.iterdir()) == []
+
+
+def test_incomplete_copy_is_completed_and_user_files_are_kept(archive, tmp_path):
+    tar, md5 = archive
+    dest = tmp_path / "data"
+    partial = dest / "VOCdevkit" / "VOC2012"
+    (partial / "SegmentationClass").mkdir(parents=True)
+    (partial / "SegmentationClass" / "user_mask.png").write_bytes(b"mine")
+    (partial / "JPEGImages").mkdir()
+    folder = download_voc2012(dest, urls=[tar.as_uri()], md5=md5, progress=False)
+    assert (folder / "SegmentationClass" / "user_mask.png").read_bytes() == b"mine"
+    assert len(read_split(folder, "trainval")) == 6
+    assert sorted(p.name for p in dest.iterdir()) == ["VOCdevkit"]
+
+
+def test_archive_cut_at_a_member_boundary_is_refused_and_not_marked_complete(archive, tmp_path):
+    tar, _ = archive
+    with tarfile.open(tar) as t:
+        cut_at = t.getmembers()[-1].offset  # the last member's header: a clean member boundary
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes(tar.read_bytes()[:cut_at])
+    dest = tmp_path / "data"
+    with pytest.raises(ValueError, match="cut short"):
+        download_voc2012(dest, urls=[cut.as_uri()], md5=None, progress=False)
+    assert list(dest.iterdir()) == []
+    # a copy with every folder but no completion marker is not taken as complete
+    full = download_voc2012(dest, urls=[tar.as_uri()], md5=None, progress=False)
+    (full / COMPLETE_MARKER).unlink()
+    with pytest.raises(DownloadError):
+        download_voc2012(dest, urls=[(tmp_path / "nope.tar").as_uri()], md5=None, progress=False)
+
+
+def test_fifo_source_fails_instead_of_hanging(tmp_path):
+    fifo = tmp_path / "voc.tar"
+    os.mkfifo(fifo)
+    with pytest.raises(DownloadError, match="not a regular file"):
+        download_voc2012(tmp_path / "data", urls=[fifo.as_uri()], md5=None, progress=False, timeout=1)

@@ -53,9 +53,32 @@ def test_mismatched_restart_exits_2_naming_the_option(tmp_path):
     first = subprocess.run(_cli(run_dir, "--epochs", "1"), capture_output=True, text=True, env=_env(),
                            timeout=300)
     assert first.returncode == 0, first.stderr
-    second = subprocess.run(_cli(run_dir, "--epochs", "1", "--lr", "0.05"), capture_output=True, text=True,
+    # 0.05 would be the recipe's own rate at batch 64 (0.1 x 64/128), hence the same run
+    second = subprocess.run(_cli(run_dir, "--epochs", "1", "--lr", "0.02"), capture_output=True, text=True,
                             env=_env(), timeout=300)
     assert second.returncode == 2 and "learning_rate" in second.stderr
+
+
+@pytest.mark.parametrize("argv,option", [(["--model", "vgg16"], "--model"), (["--model", "resnet7"], "--model"),
+                                         (["--seed", "-5"], "--seed"), (["--image-size", "4"], "--image-size"),
+                                         (["--lr", "-0.1"], "--lr"), (["--lr", "0"], "--lr")])
+def test_arguments_the_library_refuses_exit_2_with_one_line(tmp_path, argv, option, capsys):
+    from resnet_lib.train.__main__ import main
+
+    assert main(["--run-dir", str(tmp_path / "run"), *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"argument {option}:" in err[0], err
+    assert not (tmp_path / "run").exists()
+
+
+def test_damaged_run_directory_exits_4_naming_the_file(tmp_path, capsys):
+    from resnet_lib.train.__main__ import main
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.json").write_text("{not json")
+    assert main(["--run-dir", str(tmp_path / "run"), *ARGS, "--epochs", "1"]) == 4
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "config.json" in err[0]
 
 
 @pytest.mark.parametrize("argv,message", [(["--epochs", "0"], "positive")])

@@ -13,6 +13,20 @@ from resnet_lib.train import ConfigMismatchError, TrainingDivergedError, fit
 SMALL = dict(batch_size=64, image_size=16, tensorboard=False, verbose=0)
 
 
+def interrupt_after(run_dir, epoch):
+    """Put ``run_dir`` in the state a kill just after epoch ``epoch``'s commit leaves: later
+    history rows, checkpoints, best record and final.json gone."""
+    lines = (run_dir / "history.csv").read_text().splitlines()
+    (run_dir / "history.csv").write_text("\n".join(lines[: epoch + 1]) + "\n")
+    for path in (run_dir / "checkpoints").glob("epoch_*.keras"):
+        if int(path.stem.split("_")[1]) > epoch:
+            path.unlink()
+    (run_dir / "final.json").unlink(missing_ok=True)
+    if json.loads((run_dir / "best.json").read_text())["epoch"] > epoch:
+        (run_dir / "best.json").unlink()
+        (run_dir / "best.weights.h5").unlink()
+
+
 def test_resnet_learns_digits_well_above_chance(tmp_path):
     result = fit("resnet8", "digits", recipe="paper-cifar", epochs=3, seed=0, run_dir=tmp_path, **SMALL)
     history = read_history(tmp_path)
@@ -34,9 +48,7 @@ def test_resnet_learns_digits_well_above_chance(tmp_path):
 def test_resumed_run_matches_an_uninterrupted_one(tmp_path):
     options = dict(epochs=3, seed=1, steps_per_epoch=5, keep_checkpoints=3, **SMALL)
     fit("resnet8", "digits", run_dir=tmp_path / "a", **options)
-    # "interrupt" after epoch 1: drop the later rows; the checkpoint of epoch 1 is kept
-    history = (tmp_path / "a" / "history.csv").read_text().splitlines()
-    (tmp_path / "a" / "history.csv").write_text("\n".join(history[:2]) + "\n")
+    interrupt_after(tmp_path / "a", 1)
     result = fit("resnet8", "digits", run_dir=tmp_path / "a", **options)
     full = fit("resnet8", "digits", run_dir=tmp_path / "b", **options)
     assert result.history["epoch"].tolist() == [1, 2, 3]
@@ -94,7 +106,6 @@ def test_augmentation_in_the_model_trains_and_resumes(tmp_path):
     full = fit("resnet8", "synthetic-voc", run_dir=tmp_path / "a", **options)
     assert full.model.get_layer("augmentation").__class__.__name__ == "AffineAugmentation"
     fit("resnet8", "synthetic-voc", run_dir=tmp_path / "b", **options)
-    history = (tmp_path / "b" / "history.csv").read_text().splitlines()
-    (tmp_path / "b" / "history.csv").write_text("\n".join(history[:2]) + "\n")
+    interrupt_after(tmp_path / "b", 1)
     resumed = fit("resnet8", "synthetic-voc", run_dir=tmp_path / "b", **options)
     np.testing.assert_allclose(resumed.history["loss"], full.history["loss"], rtol=1e-4)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import pathlib
 import re
-import shutil
 
 from resnet_lib.profiles import get_profile
 
@@ -43,8 +42,12 @@ def fit_cached(name: str, *, profile: str | None = None, **fit_options):
     """``resnet_lib.train.fit(..., run_dir=run_dir(name))``: resumed, or free when finished.
 
     Chapters that need the same run (plain-56 on digits in "Degradation" and "Residual
-    learning") call this with the same ``name`` and options. A directory left by a run with
-    other options (an edited chapter) is replaced, with a printed note, rather than mixed in.
+    learning") call this with the same ``name`` and options. Options that mean the same (the
+    recipe's description, an explicit default learning rate, the case of a preset name) do not
+    count as a change (``resnet_lib.train.rundir.comparable_config``). A directory left by a run
+    with other options (an edited chapter) is never deleted: it is moved aside to
+    ``<name>.replaced-<n>``, with a printed note listing every differing option, and the run is
+    trained again.
     """
     from resnet_lib.train import ConfigMismatchError, fit
 
@@ -52,10 +55,21 @@ def fit_cached(name: str, *, profile: str | None = None, **fit_options):
     try:
         return fit(run_dir=directory, **fit_options)
     except ConfigMismatchError as err:
-        detail = str(err).split("(", 1)[-1][:160]
-        print(f"[resnet_lib.book] {directory} held a run with other options ({detail}...); training it again")
-        shutil.rmtree(directory)
+        aside = _free_name(directory)
+        os.replace(directory, aside)
+        changes = "; ".join(f"{key}: {old!r} -> {new!r}" for key, (old, new) in err.differences.items()) \
+            or str(err)
+        print(f"[resnet_lib.book] {directory} held a run with other options ({changes}); "
+              f"moved it to {aside} and training again")
         return fit(run_dir=directory, **fit_options)
+
+
+def _free_name(directory: pathlib.Path) -> pathlib.Path:
+    """``<directory>.replaced-<n>`` with the smallest n that does not exist yet."""
+    n = 1
+    while (candidate := directory.with_name(f"{directory.name}.replaced-{n}")).exists():
+        n += 1
+    return candidate
 
 
 SMALL_IMAGE_RUNS = {

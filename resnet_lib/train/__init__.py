@@ -5,23 +5,27 @@ package runs them on any resnet_lib model and dataset:
 
 - ``recipes``: "paper-cifar", "voc", "seed" as ``Recipe`` data, schedules scaled to the run.
 - ``fit``: the per-epoch loop around ``keras.Model.fit`` with checkpoints and resume.
-- ``rundir``: the run directory's files, written atomically.
+- ``rundir``: the run directory's files, written atomically, locked, checked on resume.
 - ``runtime``: precision policy, XLA, MirroredStrategy / DataParallel.
 - ``sources``: resnet_lib.data datasets behind one interface.
 
 Command line: ``python -m resnet_lib.train --model resnet20 --data digits --epochs 4 --run-dir DIR``.
 """
 
-from resnet_lib.train.fit import FitResult, TrainingDivergedError, fit
+from resnet_lib.train.fit import ChanceLevelWarning, FitArgumentError, FitResult, TrainingDivergedError, fit
 from resnet_lib.train.recipes import RECIPES, Recipe, get_recipe
-from resnet_lib.train.rundir import ConfigMismatchError, RunDir
+from resnet_lib.train.rundir import ConfigMismatchError, RunDir, RunDirBusyError, RunDirError
 
 __all__ = [
+    "ChanceLevelWarning",
     "ConfigMismatchError",
+    "FitArgumentError",
     "FitResult",
     "RECIPES",
     "Recipe",
     "RunDir",
+    "RunDirBusyError",
+    "RunDirError",
     "TrainingDivergedError",
     "fit",
     "get_recipe",

@@ -2,7 +2,8 @@
 
 Run the same command again after an interruption (even SIGKILL) and it resumes from the last
 completed epoch. Exit status: 0 done, 2 bad arguments or configuration mismatch, 3 the loss
-became NaN/inf.
+became NaN/inf or exploded, 4 the run directory is damaged or in use by another process. Each
+error is one line on stderr naming the option or the file.
 """
 
 from __future__ import annotations
@@ -18,6 +19,13 @@ def _positive(value):
     if number < 1:
         raise argparse.ArgumentTypeError(f"{value!r} must be a positive integer")
     return number
+
+
+# fit's argument names -> this command's options, for FitArgumentError
+OPTIONS = {"model": "--model", "recipe": "--recipe", "epochs": "--epochs", "batch_size": "--batch-size",
+           "learning_rate": "--lr", "seed": "--seed", "image_size": "--image-size", "limit": "--limit",
+           "steps_per_epoch": "--steps-per-epoch", "synthetic_images": "--synthetic-images",
+           "augment": "--augment"}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -64,9 +72,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
-    from resnet_lib.train.fit import TrainingDivergedError, fit
-    from resnet_lib.train.rundir import ConfigMismatchError
+    p = parser()
+    args = p.parse_args(argv)
+    from resnet_lib.train.fit import FitArgumentError, TrainingDivergedError, fit
+    from resnet_lib.train.rundir import ConfigMismatchError, RunDirError
 
     model_options = {"shortcut": args.shortcut} if args.shortcut else None
     try:
@@ -80,9 +89,16 @@ def main(argv=None) -> int:
             label_mode=args.label_mode, tensorboard=args.tensorboard, verbose=args.verbose,
             data_source=args.data_source, steps_per_execution=args.steps_per_execution,
         )
+    except FitArgumentError as error:
+        option = OPTIONS.get(error.argument, error.argument)
+        print(f"{p.prog}: error: argument {option}: {error}", file=sys.stderr)
+        return 2
     except ConfigMismatchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except RunDirError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 4
     except TrainingDivergedError as error:
         print(f"error: {error}", file=sys.stderr)
         return 3

@@ -12,7 +12,11 @@ order drawn from ``(seed, epoch)`` and is committed to disk before the next star
 
 Started again with the same arguments after a kill, ``fit`` reloads the checkpoint of the last
 committed epoch (weights, optimizer slots and iteration count, hence the learning-rate
-schedule) and carries on, so the run ends with exactly the requested epochs.
+schedule) and carries on, so the run ends with exactly the requested epochs. A checkpoint that
+does not load is named and set aside, and the run falls back to the newest one that does,
+rolling ``history.csv`` back to it (``_restore``). Arguments are checked before anything is
+written (``FitArgumentError``), and one process at a time writes a run directory
+(``resnet_lib.train.rundir``).
 
 Training error is the running error over the epoch's mini-batches (training-mode BN, with
 augmentation), which is what the paper's training curves show (Fig. 1, 4, 6).
@@ -22,42 +26,77 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import json
 import math
 import tempfile
 import time
+import warnings
 
 import keras
 import numpy as np
 
 from resnet_lib.metrics import mean_average_precision, read_history
 from resnet_lib.train.recipes import Recipe, get_recipe
-from resnet_lib.train.rundir import RunDir
+from resnet_lib.train.rundir import RunDir, RunDirError
 from resnet_lib.train.runtime import distribution, dtype_policy, resolve_jit, resolve_mixed_precision
 from resnet_lib.train.sources import first_batch, load_source
 
-__all__ = ["fit", "FitResult", "TrainingDivergedError"]
+__all__ = ["fit", "FitResult", "FitArgumentError", "TrainingDivergedError", "ChanceLevelWarning"]
+
+CHANCE_EPOCHS = 3  # a finished run of at least this many epochs still at chance is warned about
+EXPLOSION_FACTOR = 100  # a running loss this many times its first value (at least 1) has diverged
 
 
 class TrainingDivergedError(FloatingPointError):
-    """The training loss became NaN or infinite."""
+    """The training loss became NaN or infinite, or exploded (``EXPLOSION_FACTOR``)."""
+
+
+class FitArgumentError(ValueError):
+    """An argument of ``fit`` is out of range; ``argument`` is its name."""
+
+    def __init__(self, argument: str, message: str):
+        super().__init__(message)
+        self.argument = argument
+
+
+class ChanceLevelWarning(RuntimeWarning):
+    """A finished run's validation error is no better than guessing."""
 
 
 class StopOnNonFiniteLoss(keras.callbacks.Callback):
-    """Like ``keras.callbacks.TerminateOnNaN``, and remembers where the loss went bad."""
+    """Like ``keras.callbacks.TerminateOnNaN``, and remembers where the loss went bad.
+
+    Also stops when the loss explodes: more than ``EXPLOSION_FACTOR`` times the first loss this
+    process saw (taken as at least 1.0, so a resumed, well-trained run is not held to its tiny
+    loss).
+    """
 
     def __init__(self):
         super().__init__()
         self.epoch = 0
+        self.first = None
         self.bad = None  # (epoch 1-based, step 1-based, loss)
+        self.reason = ""
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)) and self.bad is None:
-            self.bad = (self.epoch + 1, batch + 1, float(loss))
-            self.model.stop_training = True
+        if loss is None or self.bad is not None:
+            return
+        loss = float(loss)
+        if not math.isfinite(loss):
+            self.reason = ""
+        elif self.first is None:
+            self.first = max(loss, 1.0)
+            return
+        elif loss > EXPLOSION_FACTOR * self.first:
+            self.reason = f" (more than {EXPLOSION_FACTOR}x its starting value {self.first:.4g})"
+        else:
+            return
+        self.bad = (self.epoch + 1, batch + 1, loss)
+        self.model.stop_training = True
 
 
 @dataclasses.dataclass
@@ -121,9 +160,24 @@ def _from_logits(model) -> bool:
     return getattr(activation, "__name__", "linear") == "linear"
 
 
+def _batch_used(source, batch_size: int) -> int:
+    """The images in a training step: ``batch_size``, or fewer when the training set is smaller
+    (then there is a single step per epoch, which is the only case that is checked)."""
+    if source.steps_per_epoch != 1:
+        return batch_size
+    images = first_batch(source.train(0))[0]
+    return min(batch_size, int(images.shape[0]))
+
+
 def _compile(model, *, recipe, source, total_steps, batch_size, depth, learning_rate, jit,
              steps_per_execution=1):
     logits = _from_logits(model)
+    used = _batch_used(source, batch_size)
+    if used < batch_size:
+        scaled = " (the recipe's learning rate is scaled to it)" if learning_rate is None else ""
+        warnings.warn(f"batch_size={batch_size} is more than the {used} training images: each epoch is one "
+                      f"step of {used} images{scaled}", RuntimeWarning, stacklevel=3)
+        batch_size = used
     optimizer = recipe.make_optimizer(total_steps, batch_size=batch_size, depth=depth, learning_rate=learning_rate)
     if source.multi_label:
         loss = keras.losses.BinaryCrossentropy(from_logits=logits)
@@ -220,18 +274,25 @@ def fit(
     test_curve: also measure test error after each epoch, as the paper's curves show it.
     mixed_precision, jit, distribute: "auto" = bf16/fp16 and XLA on a GPU, float32 without XLA on
         CPU, all GPUs if there are several (``resnet_lib.train.runtime``).
-    Raises ``TrainingDivergedError`` naming the epoch and step when the loss stops being finite.
+    Raises ``FitArgumentError`` naming the argument before anything is written;
+    ``TrainingDivergedError`` naming the epoch and step when the loss stops being finite or
+    explodes; ``RunDirError`` naming the file when the run directory is damaged or in use.
+    Warns (``ChanceLevelWarning``) when a finished run of ``CHANCE_EPOCHS`` or more epochs
+    ends with its validation error at chance.
     """
+    _check_arguments(model=model, recipe=recipe, epochs=epochs, batch_size=batch_size,
+                     learning_rate=learning_rate, seed=seed, image_size=image_size, limit=limit,
+                     steps_per_epoch=steps_per_epoch, keep_checkpoints=keep_checkpoints,
+                     synthetic_images=synthetic_images)
     recipe: Recipe = get_recipe(recipe)
     if augment not in (None, True, False, "model"):
-        raise ValueError(f"augment={augment!r}; expected None, True, False or 'model'")
+        raise FitArgumentError("augment", f"augment={augment!r}; expected None, True, False or 'model'")
     in_model = augment == "model"
     if int(steps_per_execution) < 1:
-        raise ValueError(f"steps_per_execution={steps_per_execution}; expected >= 1")
+        raise FitArgumentError("steps_per_execution",
+                               f"steps_per_execution={steps_per_execution}; expected >= 1")
     epochs = int(epochs or recipe.epochs)
     batch_size = int(batch_size or recipe.batch_size)
-    if epochs < 1 or batch_size < 1:
-        raise ValueError(f"epochs={epochs} and batch_size={batch_size} must both be >= 1")
     run = RunDir(run_dir or tempfile.mkdtemp(prefix="resnet_run_"))
     policy = resolve_mixed_precision(mixed_precision)
     jit = resolve_jit(jit)
@@ -283,7 +344,8 @@ def fit(
         if done > epochs:
             raise RuntimeError(f"{run.history_path} has {done} epochs, more than epochs={epochs}")
         if done:
-            _restore(net, run, done, expected_iterations=done * source.steps_per_epoch)
+            rows = _restore(net, run, rows, steps_per_epoch=source.steps_per_epoch)
+            done = len(rows)
             if verbose:
                 print(f"[resnet_lib.train] resuming {run.root} after epoch {done}/{epochs}", flush=True)
         best_epoch = _repair_best(net, run, rows)
@@ -307,10 +369,11 @@ def fit(
             train_seconds = time.time() - started
             if guard.bad is not None:
                 e, step, loss = guard.bad
+                run.release()
                 raise TrainingDivergedError(
-                    f"training loss became {loss} at epoch {e}, step {step} of run {run.root}; "
-                    f"the last good checkpoint is epoch {done or 'none'}. Lower the learning rate "
-                    f"(--lr) or check the data for NaN/inf."
+                    f"training loss became {loss}{guard.reason} at epoch {e}, step {step} of run "
+                    f"{run.root}; the last good checkpoint is epoch {done or 'none'}. Lower the "
+                    f"learning rate (learning_rate) or check the data for NaN/inf."
                 )
             row = {"epoch": epoch + 1, "iteration": int(keras.ops.convert_to_numpy(net.optimizer.iterations)),
                    "lr": lr, "loss": float(logs["loss"][-1])}
@@ -341,31 +404,142 @@ def fit(
     return FitResult(model=net, run_dir=str(run.root), history=history, best_epoch=best_epoch, final=final)
 
 
-def _restore(net, run, epoch, *, expected_iterations):
-    """Load weights and optimizer state of the epoch-``epoch`` checkpoint into ``net``."""
-    path = run.checkpoint_path(epoch)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing although {run.history_path} records epoch {epoch}")
+def _check_arguments(*, model, recipe, epochs, batch_size, learning_rate, seed, image_size, limit,
+                     steps_per_epoch, keep_checkpoints, synthetic_images):
+    """Raise ``FitArgumentError`` for the first argument of ``fit`` that cannot work."""
+    if isinstance(model, str):
+        from resnet_lib.models import parse_preset
+
+        try:
+            parse_preset(model)
+        except ValueError as err:
+            raise FitArgumentError("model", f"model={model!r}: {err}") from None
+    elif not isinstance(model, keras.Model):
+        raise FitArgumentError("model", f"model={model!r}; expected a preset name or a keras.Model")
+    try:
+        get_recipe(recipe)
+    except ValueError as err:
+        raise FitArgumentError("recipe", str(err)) from None
+    for name, value, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1), ("limit", limit, 1),
+                             ("steps_per_epoch", steps_per_epoch, 1), ("image_size", image_size, 8),
+                             ("keep_checkpoints", keep_checkpoints, 1), ("synthetic_images", synthetic_images, 2)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise FitArgumentError(name, f"{name}={value!r}; expected an integer >= {low}"
+                                   + (" (the digits are 8x8; smaller images leave no room for the "
+                                      "network's strides)" if name == "image_size" else ""))
+    if learning_rate is not None:
+        try:
+            rate = float(learning_rate)
+        except (TypeError, ValueError):
+            rate = math.nan
+        if not (math.isfinite(rate) and rate > 0):
+            raise FitArgumentError("learning_rate", f"learning_rate={learning_rate!r}; expected a finite "
+                                   "number > 0 (None: the recipe's)")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise FitArgumentError("seed", f"seed={seed!r}; expected an integer in [0, 2**32)")
+
+
+def _restore(net, run, rows, *, steps_per_epoch) -> list[dict]:
+    """Load weights and optimizer state of the last committed epoch's checkpoint into ``net``.
+
+    A checkpoint that is missing or does not load is named and set aside (``*.damaged``); the
+    newest older checkpoint that loads is used instead, and ``history.csv`` (and a best record
+    or final.json of a later epoch) is rolled back to it, with a warning that says what was
+    discarded. Returns the history rows that remain.
+    """
+    done = len(rows)
+    candidates = [done] + [e for e in reversed(run.saved_checkpoints()) if e < done]
+    failures = []
     net.optimizer.build(net.trainable_variables)
-    net.load_weights(path)
-    iterations = int(keras.ops.convert_to_numpy(net.optimizer.iterations))
-    if iterations != expected_iterations:
-        raise RuntimeError(
-            f"{path}: optimizer is at iteration {iterations}, expected {expected_iterations} "
-            f"({epoch} epochs); the checkpoint does not match this run's steps per epoch"
-        )
+    for epoch in candidates:
+        path = run.checkpoint_path(epoch)
+        if not path.exists():
+            failures.append(f"{path} is missing")
+            continue
+        try:
+            net.load_weights(path)
+        except Exception as err:  # a damaged zip or HDF5 member: try the previous checkpoint
+            failures.append(f"{path} does not load ({type(err).__name__}: {err})")
+            continue
+        iterations = int(keras.ops.convert_to_numpy(net.optimizer.iterations))
+        if iterations != epoch * steps_per_epoch:
+            raise RunDirError(
+                f"{path}: optimizer is at iteration {iterations}, expected {epoch * steps_per_epoch} "
+                f"({epoch} epochs); the checkpoint does not match this run's steps per epoch"
+            )
+        break
+    else:
+        raise RunDirError(f"{run.history_path} records {done} epochs, but no checkpoint loads: "
+                          + "; ".join(failures))
+    if epoch < done:
+        _roll_back(run, rows, epoch, failures)
+    return rows[:epoch]
+
+
+def _roll_back(run, rows, epoch, failures):
+    """Discard the history after ``epoch`` and what refers to it (see ``_restore``)."""
+    aside = [run.set_aside(run.checkpoint_path(e)).name for e in range(epoch + 1, len(rows) + 1)
+             if run.checkpoint_path(e).exists()]
+    best = run.best_epoch()
+    if best is not None and best > epoch or run.best_json.exists() and best is None:
+        for path in (run.best_weights, run.best_json):
+            if path.exists():
+                aside.append(run.set_aside(path).name)
+    if run.final_json.exists():
+        aside.append(run.set_aside(run.final_json).name)
+    run.write_history(rows[:epoch])
+    warnings.warn(
+        f"{'; '.join(failures)}. Resuming {run.root} from epoch {epoch}: discarded the history rows "
+        f"of epochs {epoch + 1}..{len(rows)} (they will be trained again); set aside: {', '.join(aside)}",
+        RuntimeWarning, stacklevel=3,
+    )
+
+
+def _snapshot(net):
+    return net.get_weights(), [keras.ops.convert_to_numpy(v) for v in net.optimizer.variables]
+
+
+def _put_back(net, snapshot):
+    weights, optimizer = snapshot
+    net.set_weights(weights)
+    for variable, value in zip(net.optimizer.variables, optimizer):
+        variable.assign(value)
 
 
 def _repair_best(net, run, rows):
-    """Best epoch per history; re-save it if a kill fell between history commit and best save."""
+    """Best epoch per history; rebuild the best record when it is missing or behind.
+
+    A kill between the history commit and the best save leaves the record one epoch behind;
+    ``net`` (the last epoch) is then the best and is saved. A missing ``best.weights.h5`` or
+    ``best.json`` is rebuilt from the best epoch's checkpoint while it is kept, with a warning;
+    otherwise ``RunDirError`` names the missing file.
+    """
     if not rows:
         return None
     errors = [float(r["val_error"]) for r in rows]
     best = int(np.argmin(errors)) + 1
-    if run.best_epoch() != best:
-        if best != len(rows):
-            raise RuntimeError(f"{run.best_json} does not match {run.history_path} (best epoch {best})")
+    if run.best_epoch() == best:
+        return best
+    missing = [p.name for p in (run.best_weights, run.best_json) if not p.exists()]
+    if best == len(rows):
         run.save_best(net, best, errors[best - 1])  # net holds the last epoch, which is the best
+    elif run.checkpoint_path(best).exists():
+        snapshot = _snapshot(net)
+        net.load_weights(run.checkpoint_path(best))
+        run.save_best(net, best, errors[best - 1])
+        _put_back(net, snapshot)
+    else:
+        what = f"{' and '.join(missing)} missing" if missing else f"{run.best_json.name} does not record epoch {best}"
+        raise RunDirError(
+            f"{run.root}: {what}; the best epoch in {run.history_path} is {best}, and its checkpoint "
+            f"{run.checkpoint_path(best).name} is no longer kept, so the best record cannot be rebuilt. "
+            f"Restore {run.best_weights.name}, or move the run directory aside to train it again"
+        )
+    if best != len(rows) or run.best_json.name not in missing and missing:
+        warnings.warn(f"{run.root}: {' and '.join(missing)} missing; rebuilt the best record "
+                      f"(epoch {best}) from {run.history_path.name}", RuntimeWarning, stacklevel=3)
     return best
 
 
@@ -385,23 +559,47 @@ def _progress_line(row, epochs) -> str:
 
 
 def _finish(net, run, rows, best_epoch, val_ds, test_ds, source) -> dict:
-    """final.json: the best-on-validation checkpoint's test error, and the last epoch's errors."""
+    """final.json: the best-on-validation checkpoint's test error, and the last epoch's errors.
+
+    Numbers are written as numbers. A final.json of the same epochs and best epoch keeps its
+    best test error (same weights, same data), so re-opening a finished run writes nothing.
+    Releases the run directory's lock.
+    """
     final = {"epochs": len(rows), "best_epoch": best_epoch}
     if rows:
         last = rows[-1]
-        final.update({f"last_{k}": last[k] for k in ("train_error", "val_error", "test_error") if k in last})
+        final.update({f"last_{k}": float(last[k]) for k in ("train_error", "val_error", "test_error")
+                      if last.get(k) not in (None, "")})
     if best_epoch is not None:
         final["best_val_error"] = float(rows[best_epoch - 1]["val_error"])
         if test_ds is not None:
-            # best.weights.h5 also holds the optimizer of the best epoch: put back both the
-            # last epoch's weights and its optimizer state, so the returned model continues
-            # the run where history.csv ends.
-            last_weights = net.get_weights()
-            last_optimizer = [keras.ops.convert_to_numpy(v) for v in net.optimizer.variables]
-            net.load_weights(run.best_weights)
-            final["best_test_error"] = _evaluate(net, test_ds, multi_label=source.multi_label)["error"]
-            net.set_weights(last_weights)
-            for variable, value in zip(net.optimizer.variables, last_optimizer):
-                variable.assign(value)
+            previous = _read_final(run)
+            if (previous.get("epochs"), previous.get("best_epoch")) == (len(rows), best_epoch) and \
+                    isinstance(previous.get("best_test_error"), float):
+                final["best_test_error"] = previous["best_test_error"]
+            else:
+                # best.weights.h5 also holds the optimizer of the best epoch: put back both the
+                # last epoch's weights and its optimizer state, so the returned model continues
+                # the run where history.csv ends.
+                snapshot = _snapshot(net)
+                net.load_weights(run.best_weights)
+                final["best_test_error"] = _evaluate(net, test_ds, multi_label=source.multi_label)["error"]
+                _put_back(net, snapshot)
     run.write_json(run.final_json, final)
+    run.release()
+    if len(rows) >= CHANCE_EPOCHS and not source.multi_label and source.num_classes > 1:
+        chance = 1.0 - 1.0 / source.num_classes
+        if final["last_val_error"] >= 0.95 * chance:
+            warnings.warn(
+                f"{run.root}: validation error {final['last_val_error']:.1%} after {len(rows)} epochs is "
+                f"at chance ({chance:.0%} for {source.num_classes} classes): the run learned nothing. "
+                "Check the learning rate and the data", ChanceLevelWarning, stacklevel=3)
     return final
+
+
+def _read_final(run) -> dict:
+    try:
+        saved = json.loads(run.final_json.read_text())
+    except (OSError, ValueError):
+        return {}
+    return saved if isinstance(saved, dict) else {}
