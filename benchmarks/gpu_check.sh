@@ -3,16 +3,7 @@
 # On the lent GPU machine (JAX with CUDA installed, no Keras), from the repository root, with
 # the wheels of keras, namex and optree in .whl/ (see gpu_training.md). Writes to $OUT.
 set -euo pipefail
-OUT=${OUT:-/tmp/gpu_check}
-mkdir -p "$OUT"
-if compgen -G ".whl/*.whl" > /dev/null; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .whl/*.whl
-  export PYTHONPATH=/tmp/site:$PWD
-else
-  export PYTHONPATH=$PWD
-fi
-export KERAS_BACKEND=jax PYTHONUNBUFFERED=1
+source benchmarks/device_env.sh /tmp/gpu_check
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv | tee "$OUT/gpu.txt"
 python3 -c "import jax, keras; print('jax', jax.__version__, jax.devices(), 'keras', keras.__version__)" | tee -a "$OUT/gpu.txt"
 python3 benchmarks/gpu_training.py --augment both --json "$OUT/gpu_training.json" 2>&1 | tee "$OUT/gpu_training.log"

@@ -10,16 +10,7 @@
 # CSV/JSON records, to unpack into resnet_lib/records/table6), runs.tar.gz (the newest
 # checkpoint of each run, to carry into the next lease).
 set -euo pipefail
-OUT=${OUT:-/tmp/table6}
-mkdir -p "$OUT"
-if compgen -G ".whl/*.whl" > /dev/null; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .whl/*.whl
-  export PYTHONPATH=/tmp/site:$PWD
-else
-  export PYTHONPATH=$PWD
-fi
-export KERAS_BACKEND=jax PYTHONUNBUFFERED=1
+source benchmarks/device_env.sh /tmp/table6
 DATA=${DATA:-.data/cifar10-jpeg.tar.gz}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt" || true
 python3 -c "import jax, keras; print('jax', jax.__version__, jax.devices(), 'keras', keras.__version__)" \

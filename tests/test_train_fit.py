@@ -9,22 +9,9 @@ import pytest
 from resnet_lib.data.small_images import load_digits
 from resnet_lib.metrics import read_history
 from resnet_lib.train import ConfigMismatchError, TrainingDivergedError, fit
+from run_states import interrupt_after
 
 SMALL = dict(batch_size=64, image_size=16, tensorboard=False, verbose=0)
-
-
-def interrupt_after(run_dir, epoch):
-    """Put ``run_dir`` in the state a kill just after epoch ``epoch``'s commit leaves: later
-    history rows, checkpoints, best record and final.json gone."""
-    lines = (run_dir / "history.csv").read_text().splitlines()
-    (run_dir / "history.csv").write_text("\n".join(lines[: epoch + 1]) + "\n")
-    for path in (run_dir / "checkpoints").glob("epoch_*.keras"):
-        if int(path.stem.split("_")[1]) > epoch:
-            path.unlink()
-    (run_dir / "final.json").unlink(missing_ok=True)
-    if json.loads((run_dir / "best.json").read_text())["epoch"] > epoch:
-        (run_dir / "best.json").unlink()
-        (run_dir / "best.weights.h5").unlink()
 
 
 def test_resnet_learns_digits_well_above_chance(tmp_path):

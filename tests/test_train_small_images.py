@@ -14,6 +14,7 @@ from resnet_lib.data.small_images import ImageSplits, load_digits
 from resnet_lib.metrics import read_history
 from resnet_lib.train import fit
 from resnet_lib.train.sources import load_source
+from run_states import interrupt_after
 
 SMALL = dict(batch_size=32, tensorboard=False, verbose=0, test_curve=False)
 
@@ -45,8 +46,7 @@ def test_resnet_learns_digits_and_a_resumed_run_repeats_an_uninterrupted_one(tmp
     options = dict(epochs=3, seed=1, steps_per_epoch=8, keep_checkpoints=3, **SMALL)
     full = fit("resnet8", "digits", run_dir=tmp_path / "a", **options)
     fit("resnet8", "digits", run_dir=tmp_path / "b", **options)
-    rows = (tmp_path / "b" / "history.csv").read_text().splitlines()
-    (tmp_path / "b" / "history.csv").write_text("\n".join(rows[:2]) + "\n")  # "killed" after 1
+    interrupt_after(tmp_path / "b", 1)  # as a kill after epoch 1 leaves it
     resumed = fit("resnet8", "digits", run_dir=tmp_path / "b", **options)
     assert resumed.history["iteration"].tolist() == [8, 16, 24]
     np.testing.assert_allclose(resumed.history["loss"], full.history["loss"], rtol=1e-4)
@@ -70,8 +70,7 @@ def test_cifar_with_pad_crop_flip_in_the_model_trains_and_resumes(tmp_path):
     assert full.model.get_layer("augmentation").__class__.__name__ == "PadCropFlip"
     assert full.model.input.dtype == "uint8"
     fit("resnet8", data, run_dir=tmp_path / "b", **options)
-    rows = (tmp_path / "b" / "history.csv").read_text().splitlines()
-    (tmp_path / "b" / "history.csv").write_text("\n".join(rows[:2]) + "\n")
+    interrupt_after(tmp_path / "b", 1)
     resumed = fit("resnet8", data, run_dir=tmp_path / "b", **options)
     np.testing.assert_allclose(resumed.history["loss"], full.history["loss"], rtol=1e-4)
     # the host pipeline augments the same way, but draws other shifts: other losses
@@ -85,7 +84,7 @@ def test_steps_per_execution_trains_the_same_steps(tmp_path):
                 run_dir=tmp_path / "b", **SMALL)
     assert read_history(tmp_path / "b")["iteration"].tolist() == [6]
     np.testing.assert_allclose(three.history["val_error"], one.history["val_error"], atol=1e-6)
-    with pytest.raises(ValueError, match="steps_per_execution"):
+    with pytest.raises(ValueError, match="steps_per_execution"):  # a FitArgumentError
         fit("resnet8", "digits", steps_per_execution=0, run_dir=tmp_path / "c", **SMALL)
 
 

@@ -18,6 +18,7 @@ import keras
 from keras import ops
 
 from . import voc_pipeline
+from .seeded_layer import SeededAugmentation
 from .voc_pipeline import SEED_AUGMENTATION, Augmentation
 
 INTERPOLATIONS = ("bilinear", "nearest")
@@ -31,7 +32,7 @@ def affine_coefficients(draws, height: int, width: int, augmentation: Augmentati
 
 
 @keras.saving.register_keras_serializable(package="resnet_lib")
-class AffineAugmentation(keras.layers.Layer):
+class AffineAugmentation(SeededAugmentation):
     """Random shift/shear/zoom/flip of a batch of images, only when ``training=True``.
 
     Defaults are the seed's arguments (``SEED_AUGMENTATION``: shift 0.1, shear 0.1 degrees,
@@ -46,7 +47,7 @@ class AffineAugmentation(keras.layers.Layer):
                  fill_mode: str = SEED_AUGMENTATION.fill_mode, interpolation: str = "bilinear",
                  seed: int | None = None, **kwargs):
         kwargs.setdefault("dtype", "float32")
-        super().__init__(**kwargs)
+        super().__init__(seed=seed, **kwargs)
         if fill_mode not in FILL_MODES:
             raise ValueError(f"fill_mode={fill_mode!r}; expected one of {FILL_MODES}")
         if interpolation not in INTERPOLATIONS:
@@ -58,8 +59,6 @@ class AffineAugmentation(keras.layers.Layer):
                                          zoom=float(zoom), horizontal_flip=bool(horizontal_flip),
                                          fill_mode=fill_mode)
         self.interpolation = interpolation
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, images, training=False):
         if not training:
@@ -74,18 +73,6 @@ class AffineAugmentation(keras.layers.Layer):
         return ops.image.affine_transform(images, transform, interpolation=self.interpolation,
                                           fill_mode=self.augmentation.fill_mode, fill_value=0.0,
                                           data_format="channels_last")
-
-    def save_own_variables(self, store):
-        # The random stream's position, so that a resumed training run draws what an
-        # uninterrupted one would (Keras leaves seed-generator state out of saved weights).
-        store["seed_state"] = ops.convert_to_numpy(self.seed_generator.state.value)
-
-    def load_own_variables(self, store):
-        if "seed_state" in store:
-            self.seed_generator.state.assign(store["seed_state"])
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
 
     def get_config(self):
         a = self.augmentation

@@ -25,6 +25,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from .seeded_layer import SeededAugmentation
+
 __all__ = ["PixelMeanSubtraction", "PadCropFlip"]
 
 
@@ -52,7 +54,7 @@ class PixelMeanSubtraction(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="resnet_lib")
-class PadCropFlip(keras.layers.Layer):
+class PadCropFlip(SeededAugmentation):
     """Random shift by up to ``pad`` pixels per axis (zeros fill) and horizontal flip, training only.
 
     One gather per batch: output pixel (i, j) of image b reads input (i + dy_b, j' + dx_b),
@@ -62,11 +64,10 @@ class PadCropFlip(keras.layers.Layer):
     def __init__(self, *, pad: int = 4, horizontal_flip: bool = True, seed: int | None = None,
                  **kwargs):
         kwargs.setdefault("dtype", "float32")
-        super().__init__(**kwargs)
+        super().__init__(seed=seed, **kwargs)
         if int(pad) != pad or pad < 0:
             raise ValueError(f"pad={pad!r}; expected a whole number >= 0")
-        self.pad, self.horizontal_flip, self.seed = int(pad), bool(horizontal_flip), seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.pad, self.horizontal_flip = int(pad), bool(horizontal_flip)
 
     def call(self, images, training=False):
         if not training:
@@ -88,16 +89,6 @@ class PadCropFlip(keras.layers.Layer):
         padded = ops.pad(ops.cast(images, "float32"), [[0, 0], [p, p], [p, p], [0, 0]])
         out = ops.take(ops.reshape(padded, (-1, c)), ops.reshape(flat, (-1,)), axis=0)
         return ops.reshape(out, (b, h, w, c))
-
-    def save_own_variables(self, store):
-        store["seed_state"] = ops.convert_to_numpy(self.seed_generator.state.value)
-
-    def load_own_variables(self, store):
-        if "seed_state" in store:
-            self.seed_generator.state.assign(store["seed_state"])
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
 
     def get_config(self):
         return {**super().get_config(), "pad": self.pad, "horizontal_flip": self.horizontal_flip,
