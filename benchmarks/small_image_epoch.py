@@ -6,13 +6,15 @@ NumPy ``keras.utils.PyDataset``, so that it needs no TensorFlow. This script tim
 training epoch of the same compiled ResNet-20 fed by each, in one process, alternating the
 order every round, and reports the median epoch time and the ratio new / old.
 
-- ``tf.data (before)``: the removed pipeline, kept below verbatim in behaviour as the
-  reference (shuffle, batch, mean subtraction, pad-crop-flip by an integer projective
-  transform), needs TensorFlow;
+- ``tf.data (before)``: the removed pipeline, kept below as the reference (shuffle, batch,
+  mean subtraction, pad-crop-flip by an integer projective transform); needs TensorFlow;
 - ``ImageBatches (after)``: ``make_image_dataset`` today, mean subtraction and
-  pad-crop-flip on the host in NumPy;
-- ``in-model (after)``: raw batches, mean subtraction and pad-crop-flip as layers in the
-  model (``fit(augment="model")``).
+  pad-crop-flip on the host in NumPy, handed to Keras as a PyDataset (what ``fit`` does on
+  JAX);
+- ``ImageBatches via tf.data (after)``, TensorFlow backend only: the same batches through
+  ``ImageBatches.as_tf_dataset`` (what ``fit`` does on TensorFlow);
+- ``in-model (after)``: raw batches (through tf.data on TensorFlow, as ``fit`` feeds them),
+  mean subtraction and pad-crop-flip as layers in the model (``fit(augment="model")``).
 
     KERAS_BACKEND=tensorflow python benchmarks/small_image_epoch.py --rounds 5
     KERAS_BACKEND=jax python benchmarks/small_image_epoch.py --rounds 5 --json benchmarks/small_image_epoch.json
@@ -88,7 +90,8 @@ def main(argv=None) -> dict:
 
     def compiled(in_model):
         keras.utils.set_random_seed(0)
-        net = cifar_resnet(args.depth, input_shape=splits.input_shape, num_classes=10)
+        net = cifar_resnet(args.depth, input_shape=splits.input_shape, num_classes=10,
+                           classifier_activation=None)
         if in_model:
             net = _with_augmentation(net, seed=0, in_model={
                 "pixel_mean": splits.pixel_mean, "scale": 1.0, "augment": True, "pad": 4})
@@ -104,9 +107,15 @@ def main(argv=None) -> dict:
     variants["ImageBatches (after)"] = (False, lambda e: make_image_dataset(
         x, y, pixel_mean=splits.pixel_mean, batch_size=args.batch_size, augment=True,
         shuffle=True, seed=e))
-    variants["in-model (after)"] = (True, lambda e: ImageBatches(
+    if keras.backend.backend() == "tensorflow":  # what fit feeds on this backend
+        variants["ImageBatches via tf.data (after)"] = (False, lambda e: make_image_dataset(
+            x, y, pixel_mean=splits.pixel_mean, batch_size=args.batch_size, augment=True,
+            shuffle=True, seed=e).as_tf_dataset())
+    from resnet_lib.train.fit import _feed  # tf.data transport on TensorFlow, as fit does
+
+    variants["in-model (after)"] = (True, lambda e: _feed(ImageBatches(
         x, y, batch_size=args.batch_size, shuffle=True, seed=e, preprocess=False,
-        on_device=True))
+        on_device=True)))
 
     models = {name: compiled(in_model) for name, (in_model, _) in variants.items()}
     for name, (_, make) in variants.items():  # compile and warm up

@@ -149,3 +149,18 @@ def test_raw_batches_on_the_device_equal_host_batches():
     assert host[0][0].dtype == np.uint8
     with pytest.raises(ValueError, match="augment in the model"):
         ImageBatches(x, y, preprocess=False, augment=True)
+
+
+def test_the_tf_data_transport_yields_the_same_batches():
+    tf = pytest.importorskip("tensorflow")
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 256, (21, 8, 8, 3), np.uint8)
+    mean = (x.mean(0) / 255).astype(np.float32)
+    batches = make_image_dataset(x, np.arange(21), pixel_mean=mean, batch_size=8, augment=True,
+                                 shuffle=True, seed=4, one_hot=21)
+    through = list(batches.as_tf_dataset())
+    assert len(through) == len(batches) == 3
+    for i, (images, labels) in enumerate(through):
+        np.testing.assert_array_equal(images.numpy(), batches[i][0])
+        np.testing.assert_array_equal(labels.numpy(), batches[i][1])
+    assert isinstance(through[0][0], tf.Tensor)

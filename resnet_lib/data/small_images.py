@@ -112,7 +112,7 @@ def load_cifar10(*, source=None, validation_size: int = 5000, seed: int = 0) -> 
     """
     source = source if source is not None else os.environ.get(CIFAR10_ENV) or None
     if source is not None:
-        arrays = read_cifar10(source)
+        arrays = _read_once(source)
         x, y, x_test, y_test = arrays.x_train, arrays.y_train, arrays.x_test, arrays.y_test
         provenance = arrays.provenance()
     else:
@@ -128,6 +128,24 @@ def load_cifar10(*, source=None, validation_size: int = 5000, seed: int = 0) -> 
     val, train = order[:validation_size], order[validation_size:]
     return ImageSplits("cifar10", CIFAR10_CLASSES, x[train], y[train], x[val], y[val],
                        x_test, y_test, _pixel_mean(x[train]), provenance)
+
+
+_LAST_READ: dict = {}  # one decoded copy per process: (path, size, mtime) -> CIFAR10Arrays
+
+
+def _read_once(source):
+    """``read_cifar10(source)``, decoded once per process while the file or folder is unchanged
+    (decoding 60,000 images takes seconds; a chapter or a test suite loads it several times)."""
+    path = os.path.abspath(os.path.expanduser(str(source)))
+    stat = os.stat(path) if os.path.exists(path) else None
+    key = (path, stat.st_size, stat.st_mtime_ns) if stat and os.path.isfile(path) else None
+    if key is not None and key in _LAST_READ:
+        return _LAST_READ[key]
+    arrays = read_cifar10(source)
+    if key is not None:
+        _LAST_READ.clear()
+        _LAST_READ[key] = arrays
+    return arrays
 
 
 def _download_cifar10():

@@ -196,10 +196,18 @@ def _compile(model, *, recipe, source, total_steps, batch_size, depth, learning_
                   steps_per_execution=steps_per_execution)
 
 
+def _feed(dataset):
+    """What ``Model.fit`` / ``evaluate`` get: on the TensorFlow backend, NumPy batches go
+    through ``tf.data`` (made ahead, in its threads); elsewhere they go as they are."""
+    if keras.backend.backend() == "tensorflow" and hasattr(dataset, "as_tf_dataset"):
+        return dataset.as_tf_dataset()
+    return dataset
+
+
 def _evaluate(model, dataset, *, multi_label) -> dict:
     """loss, error (1 - accuracy, or 1 - mAP for multi-label) and top5_error where defined."""
     if not multi_label:
-        logs = model.evaluate(dataset, verbose=0, return_dict=True)
+        logs = model.evaluate(_feed(dataset), verbose=0, return_dict=True)
         out = {"loss": float(logs["loss"]), "error": 1.0 - float(logs["accuracy"])}
         if "top5" in logs:
             out["top5_error"] = 1.0 - float(logs["top5"])
@@ -364,7 +372,7 @@ def fit(
         for epoch in range(done, epochs):
             started = time.time()
             lr = _current_lr(net)  # the rate of the epoch's first step
-            logs = net.fit(source.train(epoch), initial_epoch=epoch, epochs=epoch + 1,
+            logs = net.fit(_feed(source.train(epoch)), initial_epoch=epoch, epochs=epoch + 1,
                            callbacks=callbacks, shuffle=False, verbose=1 if verbose >= 2 else 0).history
             train_seconds = time.time() - started
             if guard.bad is not None:
