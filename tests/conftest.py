@@ -9,6 +9,27 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "one_backend: backend-independent (files, run directories, NumPy data); run "
+        "on the TensorFlow pass of `make unit` only, or wherever TensorFlow is absent")
+
+
+def pytest_collection_modifyitems(config, items):
+    """``one_backend`` tests run once: skipped on the JAX pass when TensorFlow is installed
+    (``make unit`` runs the suite on both), unless ``RESNET_ALL_BACKENDS=1``."""
+    import importlib.util
+
+    if keras.backend.backend() == "tensorflow" or os.environ.get("RESNET_ALL_BACKENDS") == "1":
+        return
+    if importlib.util.find_spec("tensorflow") is None:
+        return
+    skip = pytest.mark.skip(reason="backend-independent: runs on the TensorFlow pass")
+    for item in items:
+        if "one_backend" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     keras.utils.set_random_seed(0)

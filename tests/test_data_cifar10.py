@@ -22,6 +22,8 @@ from resnet_lib.data.cifar10 import (
 from resnet_lib.data.small_images import load_cifar10
 from real_data import shared_data
 
+pytestmark = pytest.mark.one_backend
+
 RNG = np.random.default_rng(0)
 
 

@@ -11,6 +11,8 @@ from resnet_lib.data.synthetic_voc import make_synthetic_voc
 from resnet_lib.data.voc import DownloadError, UnsafeArchiveError, download_voc2012, read_split
 from resnet_lib.data.voc_download import COMPLETE_MARKER
 
+pytestmark = pytest.mark.one_backend
+
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory):

@@ -27,6 +27,8 @@ from real_data import shared_data
 from resnet_lib.data import voc
 from resnet_lib.data.voc_annotations import CLASS_INDEX, VOCAnnotationWarning
 
+pytestmark = pytest.mark.one_backend
+
 TREES = {  # name -> (devkit folder, year folder, split files it holds)
     "mmfewshot-2012": ("mmfewshot-VOCdevkit", "VOC2012", ("trainval", "test")),
     "mmfewshot-2007": ("mmfewshot-VOCdevkit", "VOC2007", ("trainval", "test")),

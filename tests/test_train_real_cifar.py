@@ -6,9 +6,12 @@ CPU. Measured on a 2-core machine: test error 68.7% (JAX) and 67.6% (TensorFlow)
 Skips, saying why, without the shared data folder.
 """
 
+import pytest
 from real_data import shared_data
 
 from resnet_lib.train import fit
+
+pytestmark = pytest.mark.one_backend  # the TensorFlow pass of make unit
 
 
 def test_resnet8_on_real_cifar10_learns(tmp_path):

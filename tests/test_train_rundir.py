@@ -16,6 +16,8 @@ from resnet_lib.train import rundir as rundir_module
 from resnet_lib.train.fit import ChanceLevelWarning, FitArgumentError
 from resnet_lib.train.rundir import RunDir, RunDirBusyError, RunDirError
 
+pytestmark = pytest.mark.one_backend
+
 OPTIONS = dict(epochs=2, batch_size=64, image_size=16, steps_per_epoch=2, seed=0, tensorboard=False,
                verbose=0)
 

@@ -16,6 +16,9 @@ from resnet_lib.train import fit
 from resnet_lib.train.sources import load_source
 from run_states import interrupt_after
 
+# runs on the TensorFlow pass, and on JAX in make test's no-TensorFlow step
+pytestmark = pytest.mark.one_backend
+
 SMALL = dict(batch_size=32, tensorboard=False, verbose=0, test_curve=False)
 
 
