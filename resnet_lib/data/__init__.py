@@ -7,7 +7,9 @@
 - ``resnet_lib.data.affine_layer``: the seed's augmentation as a Keras layer, run in the model.
 - ``resnet_lib.data.synthetic_voc``: a small VOC-format tree of drawn scenes, offline.
 - ``resnet_lib.data.voc_stats``: the dataset chapter's statistics, as plain data.
-- ``resnet_lib.data.small_images``: CIFAR-10 (Section 4.2 protocol) and digits.
+- ``resnet_lib.data.small_images``: CIFAR-10 (Section 4.2 protocol) and digits, with
+  ``cifar10`` (reading local copies), ``image_batches`` (NumPy batches, no TensorFlow) and
+  ``crop_flip_layer`` (mean subtraction and pad-crop-flip in the model) behind it.
 - ``resnet_lib.data.splits``: seeded, disjoint random splits.
 
 Submodules are imported on demand; nothing here imports TensorFlow.
@@ -15,7 +17,8 @@ Submodules are imported on demand; nothing here imports TensorFlow.
 
 import importlib
 
-_SUBMODULES = ("voc", "synthetic_voc", "voc_stats", "small_images", "splits", "affine_layer")
+_SUBMODULES = ("voc", "synthetic_voc", "voc_stats", "small_images", "splits", "affine_layer",
+               "cifar10", "image_batches", "crop_flip_layer", "seeded_layer")
 
 
 def __getattr__(name):
