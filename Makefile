@@ -1,6 +1,6 @@
 # Two commands, each working on a fresh machine with Python 3.10+ and pip:
-#   make test   unit tests (TensorFlow and JAX backends), the small-image training tests again
-#               in an environment without TensorFlow (.venv-jax/), nbval over every chapter (smoke)
+#   make test   unit tests on TensorFlow (.venv/), on JAX in an environment without TensorFlow
+#               (.venv-jax/), the TensorFlow-only tests again on JAX, nbval over every chapter (smoke)
 #   make book   jupyter-book build, executing every chapter in the cpu profile
 # Both create (or reuse) the project's own environment in .venv/.
 
@@ -11,12 +11,14 @@ STAMP  := $(VENV)/.installed-dev
 # Keras + JAX, no TensorFlow: proves that training on small images needs no TensorFlow
 NOTF_VENV  := .venv-jax
 NOTF_STAMP := $(NOTF_VENV)/.installed-jax
-NOTF_TESTS := tests/test_no_tensorflow.py tests/test_train_small_images.py
+# pytest-xdist workers; CI has 2 cores
+WORKERS ?= 2
+XDIST   := -n $(WORKERS) --dist loadscope
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED := 1
 export MPLBACKEND := Agg
 
-.PHONY: test unit notf nbval book env clean
+.PHONY: test unit unit-tf unit-jax unit-jax-tf envs nbval book env clean
 
 env: $(STAMP)
 
@@ -33,19 +35,31 @@ $(NOTF_STAMP): pyproject.toml
 	$(NOTF_VENV)/bin/python -m pip install --quiet -e ".[jax,test]"
 	touch $(NOTF_STAMP)
 
-unit: $(STAMP)
-	KERAS_BACKEND=tensorflow $(PY) -m pytest tests
-	KERAS_BACKEND=jax $(PY) -m pytest tests
+envs:
+	$(MAKE) -j2 $(STAMP) $(NOTF_STAMP)
 
-notf: $(NOTF_STAMP)
-	RESNET_EXPECT_NO_TENSORFLOW=1 KERAS_BACKEND=jax $(NOTF_VENV)/bin/python -m pytest $(NOTF_TESTS)
+# One pass per backend. The second and third skip what the first covered (one_backend tests);
+# the second runs without TensorFlow and fails if one is installed (test_no_tensorflow.py);
+# the third runs on JAX what needs TensorFlow's tf.data or tf.distribute.
+unit: envs
+	$(MAKE) unit-tf unit-jax unit-jax-tf
+
+unit-tf: $(STAMP)
+	KERAS_BACKEND=tensorflow $(PY) -m pytest $(XDIST) tests
+
+unit-jax: $(NOTF_STAMP)
+	RESNET_EXPECT_NO_TENSORFLOW=1 RESNET_ONE_BACKEND_DONE=1 KERAS_BACKEND=jax \
+	  $(NOTF_VENV)/bin/python -m pytest $(XDIST) tests
+
+unit-jax-tf: $(STAMP)
+	RESNET_ONE_BACKEND_DONE=1 KERAS_BACKEND=jax $(PY) -m pytest $(XDIST) -m "tensorflow and not slow" tests
 
 nbval: $(STAMP)
 	@if ls book/*.ipynb >/dev/null 2>&1; then \
-	  RESNET_BOOK_PROFILE=smoke $(PY) -m pytest --nbval-lax --nbval-current-env --ignore=book/_build book; \
+	  RESNET_BOOK_PROFILE=smoke $(PY) -m pytest $(XDIST) --nbval-lax --nbval-current-env --ignore=book/_build book; \
 	else echo "no notebooks under book/ yet"; fi
 
-test: unit notf nbval
+test: unit nbval
 
 book: $(STAMP)
 	RESNET_BOOK_PROFILE=cpu $(VENV)/bin/jupyter-book build book --warningiserror --keep-going

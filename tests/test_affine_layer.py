@@ -51,6 +51,7 @@ def test_coefficients_match_a_matrix_product_reference(shear, flip):
                                    err_msg=f"row {i}")
 
 
+@pytest.mark.tensorflow
 @pytest.mark.parametrize("flip", [False, True])
 def test_tf_data_transform_matches_the_reference_with_a_resize(flip):
     # the tf.data path composes the same rows with a resize from the JPEG's size

@@ -74,6 +74,27 @@ def test_fit_cached_restarts_a_mismatched_run(monkeypatch, tmp_path):
     assert (tmp_path / "cpu" / "r.replaced-1" / "history.csv").read_text() == "epoch\n1\n"  # moved, not deleted
 
 
+def test_fit_cached_waits_while_another_process_trains_the_run(monkeypatch, tmp_path, capsys):
+    import resnet_lib.train as train
+    from resnet_lib.train.rundir import RunDirBusyError
+
+    calls, sleeps = [], []
+
+    def fake_fit(*, run_dir, **options):
+        calls.append(run_dir)
+        if len(calls) < 3:
+            raise RunDirBusyError(f"{run_dir} is being written by another process")
+        return "finished"
+
+    monkeypatch.setattr(train, "fit", fake_fit)
+    monkeypatch.setattr("time.sleep", sleeps.append)
+    monkeypatch.setenv("RESNET_BOOK_RUNS", str(tmp_path))
+    assert book.fit_cached("r", profile="cpu", epochs=2) == "finished"
+    assert len(calls) == 3 and len(sleeps) == 2
+    assert capsys.readouterr().out.count("waiting for it") == 1  # said once, not per poll
+
+
+@pytest.mark.one_backend
 def test_fit_cached_keeps_runs_that_mean_the_same_and_never_deletes_one(monkeypatch, tmp_path, capsys):
     import dataclasses
 

@@ -151,6 +151,7 @@ def test_raw_batches_on_the_device_equal_host_batches():
         ImageBatches(x, y, preprocess=False, augment=True)
 
 
+@pytest.mark.tensorflow
 def test_the_tf_data_transport_yields_the_same_batches():
     tf = pytest.importorskip("tensorflow")
     rng = np.random.default_rng(2)

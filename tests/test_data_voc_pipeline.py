@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 tf = pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
 
 from resnet_lib.data.synthetic_voc import make_synthetic_voc  # noqa: E402
 from resnet_lib.data.voc import (  # noqa: E402

@@ -14,6 +14,8 @@ from resnet_lib import reproduce
 from resnet_lib.book import recorded
 from resnet_lib.reference import TABLE6
 
+pytestmark = pytest.mark.one_backend
+
 FIELDS = ["epoch", "iteration", "lr", "loss", "train_error", "val_error", "test_error",
           "train_seconds", "seconds"]
 

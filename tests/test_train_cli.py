@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+pytestmark = pytest.mark.one_backend  # the command line's behaviour, not the backend's
+
 ARGS = ["--model", "resnet8", "--data", "digits", "--epochs", "4", "--batch-size", "64",
         "--steps-per-epoch", "6", "--image-size", "16", "--seed", "0", "--no-tensorboard"]
 
@@ -48,15 +50,15 @@ def test_sigkill_then_resume_gives_every_epoch_once(tmp_path):
     assert (run_dir / "final.json").exists()
 
 
-def test_mismatched_restart_exits_2_naming_the_option(tmp_path):
-    run_dir = tmp_path / "run"
-    first = subprocess.run(_cli(run_dir, "--epochs", "1"), capture_output=True, text=True, env=_env(),
-                           timeout=300)
-    assert first.returncode == 0, first.stderr
+def test_mismatched_restart_exits_2_naming_the_option(tmp_path, capsys):
+    from resnet_lib.train.__main__ import main
+
+    run_dir = str(tmp_path / "run")
+    assert main([*ARGS, "--run-dir", run_dir, "--epochs", "1"]) == 0
+    capsys.readouterr()
     # 0.05 would be the recipe's own rate at batch 64 (0.1 x 64/128), hence the same run
-    second = subprocess.run(_cli(run_dir, "--epochs", "1", "--lr", "0.02"), capture_output=True, text=True,
-                            env=_env(), timeout=300)
-    assert second.returncode == 2 and "learning_rate" in second.stderr
+    assert main([*ARGS, "--run-dir", run_dir, "--epochs", "1", "--lr", "0.02"]) == 2
+    assert "learning_rate" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv,option", [(["--model", "vgg16"], "--model"), (["--model", "resnet7"], "--model"),

@@ -13,6 +13,8 @@ import textwrap
 
 import pytest
 
+pytestmark = pytest.mark.one_backend  # each case picks its backend in its own subprocess
+
 RUN = textwrap.dedent(
     """
     import json, sys
@@ -51,6 +53,7 @@ def _check(result):
     assert all(loss == loss and loss < 10 for loss in result["loss"])  # finite, sane
 
 
+@pytest.mark.tensorflow
 def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
     _check(_run(tmp_path, backend="tensorflow", setup=TF_SETUP))
 

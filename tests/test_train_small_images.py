@@ -1,11 +1,11 @@
 """Training on small images without TensorFlow: NumPy batches, in-model preprocessing, resume.
 
-These tests run in the main suite and again in an environment with Keras and JAX but no
-TensorFlow (``make test``'s no-TensorFlow step), where ``test_no_tensorflow.py`` checks that
-TensorFlow really is absent.
+``make unit`` runs them on the TensorFlow backend and on JAX in an environment with Keras and
+JAX but no TensorFlow, where ``test_no_tensorflow.py`` checks that TensorFlow really is absent.
 """
 
 import dataclasses
+import shutil
 
 import numpy as np
 import pytest
@@ -15,9 +15,6 @@ from resnet_lib.metrics import read_history
 from resnet_lib.train import fit
 from resnet_lib.train.sources import load_source
 from run_states import interrupt_after
-
-# runs on the TensorFlow pass, and on JAX in make test's no-TensorFlow step
-pytestmark = pytest.mark.one_backend
 
 SMALL = dict(batch_size=32, tensorboard=False, verbose=0, test_curve=False)
 
@@ -48,7 +45,7 @@ def test_digits_source_is_numpy_and_its_order_depends_on_seed_and_epoch():
 def test_resnet_learns_digits_and_a_resumed_run_repeats_an_uninterrupted_one(tmp_path):
     options = dict(epochs=3, seed=1, steps_per_epoch=8, keep_checkpoints=3, **SMALL)
     full = fit("resnet8", "digits", run_dir=tmp_path / "a", **options)
-    fit("resnet8", "digits", run_dir=tmp_path / "b", **options)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
     interrupt_after(tmp_path / "b", 1)  # as a kill after epoch 1 leaves it
     resumed = fit("resnet8", "digits", run_dir=tmp_path / "b", **options)
     assert resumed.history["iteration"].tolist() == [8, 16, 24]
@@ -72,7 +69,7 @@ def test_cifar_with_pad_crop_flip_in_the_model_trains_and_resumes(tmp_path):
     full = fit("resnet8", data, run_dir=tmp_path / "a", **options)
     assert full.model.get_layer("augmentation").__class__.__name__ == "PadCropFlip"
     assert full.model.input.dtype == "uint8"
-    fit("resnet8", data, run_dir=tmp_path / "b", **options)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
     interrupt_after(tmp_path / "b", 1)
     resumed = fit("resnet8", data, run_dir=tmp_path / "b", **options)
     np.testing.assert_allclose(resumed.history["loss"], full.history["loss"], rtol=1e-4)

@@ -49,11 +49,11 @@ def fit_cached(name: str, *, profile: str | None = None, **fit_options):
     ``<name>.replaced-<n>``, with a printed note listing every differing option, and the run is
     trained again.
     """
-    from resnet_lib.train import ConfigMismatchError, fit
+    from resnet_lib.train import ConfigMismatchError
 
     directory = run_dir(name, profile=profile)
     try:
-        return fit(run_dir=directory, **fit_options)
+        return _fit_when_free(directory, fit_options)
     except ConfigMismatchError as err:
         aside = _free_name(directory)
         os.replace(directory, aside)
@@ -61,7 +61,26 @@ def fit_cached(name: str, *, profile: str | None = None, **fit_options):
             or str(err)
         print(f"[resnet_lib.book] {directory} held a run with other options ({changes}); "
               f"moved it to {aside} and training again")
-        return fit(run_dir=directory, **fit_options)
+        return _fit_when_free(directory, fit_options)
+
+
+def _fit_when_free(directory: pathlib.Path, fit_options: dict, *, poll_seconds: float = 2.0):
+    """``fit(run_dir=directory)``; while another process (a second notebook, a parallel test
+    worker) trains the same shared run, wait for it, then re-open what it finished."""
+    import time
+
+    from resnet_lib.train import fit
+    from resnet_lib.train.rundir import RunDirBusyError
+
+    waited = False
+    while True:
+        try:
+            return fit(run_dir=directory, **fit_options)
+        except RunDirBusyError:
+            if not waited:
+                print(f"[resnet_lib.book] another process is training {directory}; waiting for it")
+                waited = True
+            time.sleep(poll_seconds)
 
 
 def _free_name(directory: pathlib.Path) -> pathlib.Path:
