@@ -33,7 +33,7 @@ SIZE, BATCH = (224, 224), 32
 
 
 def prepare(workdir: Path, num_images: int) -> tuple[Path, Path]:
-    from resnet_lib.data.synthetic_voc import make_synthetic_voc
+    from resnet_lib.data.voc.synthetic import make_synthetic_voc
     from resnet_lib.data.voc import VOC_CLASSES, read_split, single_labels
 
     voc = make_synthetic_voc(workdir, num_images=num_images, seed=0, image_size=(500, 375),

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from resnet_lib.data.affine_layer import AffineAugmentation, affine_coefficients
-from resnet_lib.data.voc_pipeline import SEED_AUGMENTATION, Augmentation
+from resnet_lib.data.voc.geometry import SEED_AUGMENTATION, Augmentation
 
 NONE = Augmentation(shift=0.0, shear=0.0, zoom=0.0, horizontal_flip=False)
 
@@ -56,7 +56,7 @@ def test_coefficients_match_a_matrix_product_reference(shear, flip):
 def test_tf_data_transform_matches_the_reference_with_a_resize(flip):
     # the tf.data path composes the same rows with a resize from the JPEG's size
     tf = pytest.importorskip("tensorflow")
-    from resnet_lib.data.voc_pipeline import _draws, affine_transform
+    from resnet_lib.data.voc.geometry import _draws, affine_transform
 
     aug = dataclasses.replace(SEED_AUGMENTATION, shear=15.0, horizontal_flip=flip)
     for i in range(6):

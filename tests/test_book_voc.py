@@ -7,7 +7,7 @@ from resnet_lib.book import voc as book_voc
 
 @pytest.fixture(scope="module")
 def records(tmp_path_factory):
-    from resnet_lib.data.synthetic_voc import make_synthetic_voc
+    from resnet_lib.data.voc.synthetic import make_synthetic_voc
     from resnet_lib.data.voc import read_split
 
     root = make_synthetic_voc(tmp_path_factory.mktemp("voc"), num_images=12, seed=0, image_size=64)

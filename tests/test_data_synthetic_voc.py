@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from resnet_lib.data.synthetic_voc import CLASS_STYLES, make_synthetic_voc, shape_mask
+from resnet_lib.data.voc.synthetic import CLASS_STYLES, make_synthetic_voc, shape_mask
 from resnet_lib.data.voc import VOC_CLASSES, read_split
-from resnet_lib.data.voc_stats import split_statistics
+from resnet_lib.data.voc.stats import split_statistics
 
 
 def test_tree_layout_and_contents(tmp_path):
@@ -63,7 +63,7 @@ def test_single_object_class_is_visible_in_pixels(tmp_path):
     """A solid object's colour is what its class says, inside its box."""
     voc = make_synthetic_voc(tmp_path, num_images=30, seed=2, image_size=96,
                              max_objects=1, difficult_rate=0.0)
-    from resnet_lib.data.synthetic_voc import PALETTE
+    from resnet_lib.data.voc.synthetic import PALETTE
     checked = 0
     for r in read_split(voc, "trainval"):
         (obj,) = r.objects

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from resnet_lib.data.splits import random_split, split_sizes
-from resnet_lib.data.synthetic_voc import make_synthetic_voc
+from resnet_lib.data.voc.synthetic import make_synthetic_voc
 from resnet_lib.data.voc import (
     VOC_CLASSES, SkippedItem, VOCAnnotationWarning, VOCFormatError, devkit_labels,
     multi_hot_labels, read_split, seed_split, single_label,
 )
-from resnet_lib.data.voc_annotations import VOCObject, VOCRecord
+from resnet_lib.data.voc.annotations import VOCObject, VOCRecord
 
 
 @pytest.fixture(scope="module")

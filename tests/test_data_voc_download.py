@@ -7,9 +7,9 @@ import tarfile
 
 import pytest
 
-from resnet_lib.data.synthetic_voc import make_synthetic_voc
+from resnet_lib.data.voc.synthetic import make_synthetic_voc
 from resnet_lib.data.voc import DownloadError, UnsafeArchiveError, download_voc2012, read_split
-from resnet_lib.data.voc_download import COMPLETE_MARKER
+from resnet_lib.data.voc.download import COMPLETE_MARKER
 
 pytestmark = pytest.mark.one_backend
 

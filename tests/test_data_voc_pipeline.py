@@ -10,7 +10,7 @@ from PIL import Image
 tf = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
-from resnet_lib.data.synthetic_voc import make_synthetic_voc  # noqa: E402
+from resnet_lib.data.voc.synthetic import make_synthetic_voc  # noqa: E402
 from resnet_lib.data.voc import (  # noqa: E402
     VOCAnnotationWarning, VOCFormatError, check_jpeg, load_records, make_dataset,
     multi_hot_labels, read_split, seed_split, single_labels,
@@ -179,7 +179,7 @@ def test_error_inside_tf_data_names_the_file(voc):
 
 def test_augmentation_paths_agree_on_geometry(pristine):
     """crop_and_resize (fast path) and the projective transform sample the same points."""
-    from resnet_lib.data.voc_pipeline import (
+    from resnet_lib.data.voc.geometry import (
         Augmentation, affine_transform, crop_box, uses_projective_transform,
     )
 
@@ -199,7 +199,7 @@ def test_augmentation_paths_agree_on_geometry(pristine):
 
 
 def test_large_shear_uses_projective_transform(pristine):
-    from resnet_lib.data.voc_pipeline import Augmentation
+    from resnet_lib.data.voc.geometry import Augmentation
 
     ds = make_dataset(pristine, "val", image_size=SIZE, augment=True, seed=0,
                       augmentation=Augmentation(shear=20, fill_mode="nearest"))
@@ -210,7 +210,7 @@ def test_large_shear_uses_projective_transform(pristine):
 def test_resize_box_matches_resize_and_crop_and_resize():
     """The fast sampler: exact tf.image.resize without augmentation; with it, crop_and_resize's
     geometry up to rounding: half an input pixel (crop edges) plus half an output cell."""
-    from resnet_lib.data.voc_pipeline import SEED_AUGMENTATION, crop_box, resize_box
+    from resnet_lib.data.voc.geometry import SEED_AUGMENTATION, crop_box, resize_box
 
     rng = np.random.default_rng(0)
     image = tf.constant(rng.integers(0, 256, (75, 100, 3)), tf.uint8)

@@ -25,7 +25,7 @@ from PIL import Image
 
 from real_data import shared_data
 from resnet_lib.data import voc
-from resnet_lib.data.voc_annotations import CLASS_INDEX, VOCAnnotationWarning
+from resnet_lib.data.voc.annotations import CLASS_INDEX, VOCAnnotationWarning
 
 pytestmark = pytest.mark.one_backend
 

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from resnet_lib.data.voc_annotations import VOCObject, VOCRecord
-from resnet_lib.data.voc_stats import split_statistics
+from resnet_lib.data.voc.annotations import VOCObject, VOCRecord
+from resnet_lib.data.voc.stats import split_statistics
 
 
 def _rec(i, *objects, size=(100, 50)):

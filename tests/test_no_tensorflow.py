@@ -1,6 +1,6 @@
 """Where TensorFlow is absent: the small-image path works, the VOC path says what it needs.
 
-``make test`` runs this file in an environment with Keras and JAX only and sets
+``make test``'s JAX pass runs in an environment with Keras and JAX only and sets
 ``RESNET_EXPECT_NO_TENSORFLOW=1``, so that a TensorFlow pulled in by accident fails here.
 """
 
@@ -18,7 +18,7 @@ def test_tensorflow_is_absent_where_expected():
     if os.environ.get("RESNET_EXPECT_NO_TENSORFLOW") == "1":
         assert not HAS_TF, "this environment should not have TensorFlow"
     elif HAS_TF:
-        pytest.skip("TensorFlow is installed here; the no-TensorFlow step checks the rest")
+        pytest.skip("TensorFlow is installed here; make test's JAX pass checks the rest")
 
 
 @pytest.mark.skipif(HAS_TF, reason="checks the message shown when TensorFlow is missing")

@@ -36,7 +36,6 @@ import numpy as np
 
 __all__ = [
     "BlockInfo",
-    "LesionResult",
     "find_blocks",
     "lesioned_model",
     "random_deletion",

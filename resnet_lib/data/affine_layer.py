@@ -2,7 +2,7 @@
 
 ``make_dataset(augment=True)`` augments on the CPU inside ``tf.data``. This layer is the other
 place the issue allows: the same random affine map (shift, shear, zoom, horizontal flip, with
-the meaning of ``ImageDataGenerator``'s arguments, as ``voc_pipeline.Augmentation`` states
+the meaning of ``ImageDataGenerator``'s arguments, as ``voc.geometry.Augmentation`` states
 them) applied to a batch of already resized images by ``keras.ops.image.affine_transform``,
 so it runs wherever the model runs and on any Keras backend. Like Keras' own preprocessing
 layers it acts only when called with ``training=True``. Feed it ``make_dataset(...,
@@ -17,18 +17,18 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from . import voc_pipeline
 from .seeded_layer import SeededAugmentation
-from .voc_pipeline import SEED_AUGMENTATION, Augmentation
+from .voc import geometry
+from .voc.geometry import SEED_AUGMENTATION, Augmentation
 
 INTERPOLATIONS = ("bilinear", "nearest")
 FILL_MODES = ("constant", "nearest", "reflect", "wrap")
 
 
 def affine_coefficients(draws, height: int, width: int, augmentation: Augmentation):
-    """``voc_pipeline.affine_coefficients`` in ``keras.ops``: ``(B, 8)`` projective rows, output
+    """``voc.geometry.affine_coefficients`` in ``keras.ops``: ``(B, 8)`` projective rows, output
     to input pixels, for ``(B, 6)`` uniform draws in [-1, 1)."""
-    return voc_pipeline.affine_coefficients(draws, height, width, augmentation, ops=ops)
+    return geometry.affine_coefficients(draws, height, width, augmentation, ops=ops)
 
 
 @keras.saving.register_keras_serializable(package="resnet_lib")

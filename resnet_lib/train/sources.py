@@ -247,7 +247,7 @@ def load_source(data, *, batch_size, seed, image_size=None, limit=None, steps_pe
 
             root = Path(download_voc2012(root))
         else:
-            from resnet_lib.data.synthetic_voc import make_synthetic_voc
+            from resnet_lib.data.voc.synthetic import make_synthetic_voc
 
             root = Path(make_synthetic_voc(synthetic_voc_root(root, synthetic_images),
                                            num_images=int(synthetic_images), seed=0))

@@ -6,7 +6,7 @@ Annotations, ImageSets/Main}`` (facts in ``shared/REFERENCE.md``, "Pascal VOC201
 
 Every XML file named by a split is parsed eagerly here, in Python, so that a malformed or
 incomplete annotation raises an error naming its file before any ``tf.data`` pipeline runs.
-JPEG *contents* are checked where pixels are used (``voc_images.check_jpeg``).
+JPEG *contents* are checked where pixels are used (``images.check_jpeg``).
 """
 
 from __future__ import annotations

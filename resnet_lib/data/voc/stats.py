@@ -13,8 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .voc_annotations import CLASS_INDEX, VOC_CLASSES, VOCRecord
-from .voc_labels import devkit_labels, single_labels
+from .annotations import CLASS_INDEX, VOC_CLASSES, VOCRecord
+from .labels import devkit_labels, single_labels
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .voc_annotations import CLASS_INDEX, VOC_CLASSES, VOCFormatError, VOCRecord
+from .annotations import CLASS_INDEX, VOC_CLASSES, VOCFormatError, VOCRecord
 
 
 def devkit_labels(records: Sequence[VOCRecord]) -> np.ndarray:

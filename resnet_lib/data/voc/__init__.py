@@ -3,14 +3,14 @@
 The public face of the VOC modules (He et al. 2015, arXiv:1512.03385, is reproduced on VOC
 by the seed; facts in REFERENCE.md, "Pascal VOC2012"):
 
-- ``download_voc2012(dest)`` -> the VOC2012 folder (``voc_download``);
-- ``read_split(root, split)`` -> list of ``VOCRecord`` (``voc_annotations``);
+- ``download_voc2012(dest)`` -> the VOC2012 folder (``download``);
+- ``read_split(root, split)`` -> list of ``VOCRecord`` (``annotations``);
 - ``make_dataset(root, split, ...)`` -> ``tf.data.Dataset`` of (images, labels) batches
-  (``voc_pipeline``); ``load_records`` gives the records it yields, in order; a
+  (``pipeline``); ``load_records`` gives the records it yields, in order; a
   ``DecodedImages`` store (``cache=``) keeps decoded images in memory across epochs;
 - ``multi_hot_labels(records)`` -> (labels, mask): the mask is 0 for (image, class) pairs
   present only as "difficult", which the VOC mAP ignores; ``make_dataset(...,
-  with_mask=True)`` yields the same mask batch by batch (``voc_labels``);
+  with_mask=True)`` yields the same mask batch by batch (``labels``);
 - ``seed_split(root)``: the seed's random 8:1:1 split of trainval, disjoint and seeded.
 
 TensorFlow is imported only when a dataset is built.
@@ -21,17 +21,17 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
-from .splits import SEED_FRACTIONS, SEED_NAMES, random_split
-from .voc_annotations import (
+from ..splits import SEED_FRACTIONS, SEED_NAMES, random_split
+from .annotations import (
     VOC_CLASSES, SkippedItem, VOCAnnotationWarning, VOCFormatError, VOCObject, VOCRecord,
     parse_annotation, read_split, resolve_root,
 )
-from .voc_download import (
+from .download import (
     VOC2012_MD5, VOC2012_URLS, DownloadError, UnsafeArchiveError, download_voc2012,
 )
-from .voc_images import check_jpeg
-from .voc_labels import devkit_labels, multi_hot_labels, single_label, single_labels
-from .voc_pipeline import (
+from .images import check_jpeg
+from .labels import devkit_labels, multi_hot_labels, single_label, single_labels
+from .pipeline import (
     SEED_AUGMENTATION, Augmentation, DecodedImages, load_records, make_dataset,
 )
 

@@ -24,7 +24,7 @@ import urllib.request
 from pathlib import Path
 from typing import Sequence
 
-from .voc_annotations import SUBDIRS
+from .annotations import SUBDIRS
 
 VOC2012_ARCHIVE = "VOCtrainval_11-May-2012.tar"
 VOC2012_MD5 = "6cd6e144f989b92b3379bac3b3de84fd"

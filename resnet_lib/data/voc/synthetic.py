@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .voc_annotations import VOC_CLASSES
+from .annotations import VOC_CLASSES
 
 SHAPES = ("disc", "square", "triangle", "diamond", "cross", "star", "ring", "hexagon", "bar",
           "chevron")
