@@ -11,9 +11,9 @@ STAMP  := $(VENV)/.installed-dev
 # Keras + JAX, no TensorFlow: proves that training on small images needs no TensorFlow
 NOTF_VENV  := .venv-jax
 NOTF_STAMP := $(NOTF_VENV)/.installed-jax
-# pytest-xdist workers; CI has 2 cores
+# pytest-xdist workers (CI has 2 cores); a notebook's cells stay on one worker (loadscope)
 WORKERS ?= 2
-XDIST   := -n $(WORKERS) --dist loadscope
+XDIST   := -n $(WORKERS) --dist worksteal
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED := 1
 export MPLBACKEND := Agg
@@ -56,7 +56,7 @@ unit-jax-tf: $(STAMP)
 
 nbval: $(STAMP)
 	@if ls book/*.ipynb >/dev/null 2>&1; then \
-	  RESNET_BOOK_PROFILE=smoke $(PY) -m pytest $(XDIST) --nbval-lax --nbval-current-env --ignore=book/_build book; \
+	  RESNET_BOOK_PROFILE=smoke $(PY) -m pytest -n $(WORKERS) --dist loadscope --nbval-lax --nbval-current-env --ignore=book/_build book; \
 	else echo "no notebooks under book/ yet"; fi
 
 test: unit nbval

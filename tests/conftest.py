@@ -13,6 +13,9 @@ _JAX_CACHE = pathlib.Path(__file__).resolve().parents[1] / ".cache" / "jax-tests
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(_JAX_CACHE))
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # two workers on two cores: one intra-op thread each instead of two threads per worker
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
