@@ -4,8 +4,9 @@ The chapters of "ResNet, reproduced" narrate and call ``resnet_lib``; the models
 pipelines, training loop and analyses live in their own modules. This package holds the glue
 a notebook needs around them, one idea per module:
 
+- ``profiles``: ``RESNET_BOOK_PROFILE`` (smoke / cpu / gpu) read in one place, ``get_profile``.
 - ``setup``: ``chapter_setup(title, smoke=..., cpu=..., gpu=...)`` prints the active profile
-  (read in ``resnet_lib.profiles``), whether a GPU was found and the Keras backend, and returns
+  (read in ``resnet_lib.book.profiles``), whether a GPU was found and the Keras backend, and returns
   the chapter's settings for that profile; ``by_profile`` picks one value the same way;
   ``embedded_data_notice`` says visibly when a chapter falls back to digits or synthetic VOC.
 - ``runs``: shared run directories (``run_dir``, ``fit_cached``; ``resnet_lib.train`` re-opens

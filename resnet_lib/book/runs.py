@@ -13,7 +13,7 @@ import os
 import pathlib
 import re
 
-from resnet_lib.profiles import get_profile
+from resnet_lib.book.profiles import get_profile
 
 __all__ = ["SMALL_IMAGE_RUNS", "data_dir", "fit_cached", "progress", "run_dir", "small_image_data",
            "small_image_input_shape", "small_image_runs", "train_small_image_net"]
