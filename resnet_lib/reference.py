@@ -139,7 +139,7 @@ TORCHVISION_PARAMS = Cited(
 # torchvision's ResNets are "v1.5": the stride of a downsampling bottleneck sits in its 3x3.
 TORCHVISION_GFLOPS = Cited(
     {18: 1.814, 34: 3.664, 50: 4.089, 101: 7.801},
-    "torchvision.models documentation (resnet18..resnet101, IMAGENET1K_V1 weights, GFLOPS)",
+    "torchvision.models documentation and weights metadata (resnet18..resnet101, IMAGENET1K_V1, GFLOPS)",
 )
 
 # weights=None; total weights (BN moving statistics included) unless the key says otherwise.
