@@ -11,7 +11,7 @@ scratch in JAX"), on a single device.
 Model-FLOPs utilisation (MFU) = images/s x 3 x 2 x multiply-adds per image / peak FLOP/s:
 forward = 2 FLOPs per multiply-add (``resnet_lib.complexity.multiply_adds``, the paper's
 "FLOPs"), backward ~2x forward. Peak: dense bf16 of the card (H100/H200 989 TFLOP/s, A100 312;
-REFERENCE.md "Performance anchors") or ``--peak-tflops``.
+NVIDIA's datasheets, ``resnet_lib.reference.GPU_PEAK_TFLOPS``) or ``--peak-tflops``.
 
     KERAS_BACKEND=jax python benchmarks/gpu_training.py            # both models, full size
     KERAS_BACKEND=jax python benchmarks/gpu_training.py --smoke    # tiny sizes, runs on CPU
@@ -128,7 +128,8 @@ def main(argv=None):
                    help="prepend AffineAugmentation (the seed's augmentation) to the model")
     p.add_argument("--augment-models", nargs="+", default=["resnet50"], choices=list(CASES),
                    help="with --augment both: the models also run with augmentation")
-    p.add_argument("--json", help="also write the results here")
+    p.add_argument("--json", help="append this run (a dict with its results) to the JSON list in this file; "
+                   "benchmarks/gpu_training.json is the one the book reads")
     args = p.parse_args(argv)
 
     if not args.allow_tensorflow:
@@ -165,8 +166,14 @@ def main(argv=None):
     tf_loaded = "tensorflow" in sys.modules
     print(f"tensorflow imported: {tf_loaded}")
     if args.json:
+        import datetime
+
+        run = {"date": datetime.date.today().isoformat(), "device": f"{device.platform} {device.device_kind}",
+               "keras": keras.__version__, "jax": jax.__version__, "command": " ".join(sys.argv),
+               "results": results, "tensorflow_imported": tf_loaded, "smoke": args.smoke}
+        runs = json.load(open(args.json)) if os.path.exists(args.json) else []
         with open(args.json, "w") as f:
-            json.dump({"results": results, "tensorflow_imported": tf_loaded, "smoke": args.smoke}, f, indent=2)
+            json.dump(runs + [run], f, indent=2)
     return results
 
 

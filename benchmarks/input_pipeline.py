@@ -2,13 +2,16 @@
 
 Issue 3's benchmark. All pipelines read the same generated 500x375 JPEGs (make_synthetic_voc),
 produce 224x224 batches of 32, run two epochs, and are timed from construction (set-up
-counted) to the last batch. Prints images/s and ratios; results go in input_pipeline.md.
+counted) to the last batch. Prints images/s and ratios; results go in input_pipeline.md, and
+machine-readable in input_pipeline.json (``--json``: this run is appended to the list there),
+which the book reads (``resnet_lib.book.benchmarks``).
 
-    python benchmarks/input_pipeline.py [--images 3000] [--epochs 2] [--workdir DIR]
+    python benchmarks/input_pipeline.py [--images 3000] [--epochs 2] [--workdir DIR] \
+        [--json benchmarks/input_pipeline.json]
 
 Pipelines:
 - seed: keras' legacy ImageDataGenerator(rescale=1/255, shear 0.1, zoom 0.1, shift 0.1,
-  horizontal flip).flow_from_directory, the seed's pipeline (REFERENCE.md), one class folder
+  horizontal flip).flow_from_directory, the seed blog's pipeline, one class folder
   per image (hard links to the same JPEGs);
 - bare decode: tf.data read + decode_jpeg + batch, parallel and prefetched (the ceiling);
 - image_dataset_from_directory: keras.utils, decode + resize, no augmentation;
@@ -21,6 +24,8 @@ reported apart (the steady state of a long training run).
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import os
 import platform
 import subprocess
@@ -142,6 +147,7 @@ def main():
     parser.add_argument("--images", type=int, default=3000)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--json", type=Path, help="append this run's figures to the JSON list in this file")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.gettempdir()) / "resnet_input_pipeline_bench"
     voc, folders = prepare(workdir, args.images)
@@ -166,6 +172,14 @@ def main():
                   f"of the same dataset: {STEADY[name]:6.0f} img/s")
             print(f"{'':40s} seconds: set-up " + ", ".join(
                 f"{t:.2f}" if i == 0 else f"epoch {i} {t:.2f}" for i, t in enumerate(SPLIT[name])))
+    if args.json:
+        run = {"date": datetime.date.today().isoformat(), "machine": f"{cpu_name()}, {os.cpu_count()} cores",
+               "tensorflow": tf.__version__, "images": args.images, "epochs": args.epochs,
+               "image_size": list(SIZE), "batch_size": BATCH,
+               "images_per_second": {name: round(rate) for name, rate in results.items()},
+               "steady_images_per_second": {name: round(rate) for name, rate in STEADY.items()}}
+        runs = json.loads(args.json.read_text()) if args.json.exists() else []
+        args.json.write_text(json.dumps(runs + [run], indent=2) + "\n")
 
 
 if __name__ == "__main__":

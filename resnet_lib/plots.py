@@ -7,6 +7,11 @@
 - ``response_std_figure``: He et al. 2015, Fig. 7 (std of layer responses, also sorted).
 - ``gradient_norm_figure``, ``gradient_history_figure``: per-layer gradient norms.
 - ``path_length_figure``: Veit et al. 2016, Fig. 6a (binomial path lengths).
+- ``voc_statistics_figure``: images per class, classes per image and box sizes of a VOC split
+  (``resnet_lib.data.voc.stats.split_statistics``).
+- ``cost_time_figure``: multiply-adds counted against training-step time measured (Section 4.1).
+- ``stage_costs_figure``: multiply-adds and parameters per stage of each depth (Table 1).
+- ``per_class_ap_figure``: VOC average precision per class, with the mAP and a chance line.
 
 Figures are built with the object-oriented API (``Figure()``, no ``pyplot``): nothing is
 shown or kept in global state, and they work on the Agg backend, in scripts and in notebooks
@@ -31,6 +36,10 @@ __all__ = [
     "gradient_norm_figure",
     "gradient_history_figure",
     "path_length_figure",
+    "voc_statistics_figure",
+    "cost_time_figure",
+    "stage_costs_figure",
+    "per_class_ap_figure",
 ]
 
 # Keys tried, in order, for each curve. Errors and accuracies are fractions in [0, 1].
@@ -283,5 +292,105 @@ def path_length_figure(num_blocks: int, *, gradient_per_path=None) -> Figure:
                   label="share of total gradient")
     axis.set(xlabel="path length (residual branches on the path)", ylabel="fraction")
     axis.grid(alpha=0.3)
+    axis.legend(fontsize="small")
+    return figure
+
+
+def voc_statistics_figure(stats) -> Figure:
+    """Three panels of a VOC split: images per class, classes per image, box sizes.
+
+    ``stats`` is ``resnet_lib.data.voc.stats.split_statistics(records)``. The first panel puts
+    the images that hold a class beside those whose *largest* object is of that class (what
+    one folder per image keeps), classes sorted by frequency.
+    """
+    figure = Figure(figsize=(12, 3.8), layout="constrained")
+    per_class, per_image, areas = figure.subplots(1, 3, gridspec_kw={"width_ratios": [2.2, 1, 1]})
+    order = sorted(stats.images_per_class, key=lambda c: -stats.images_per_class[c])
+    per_class.bar(order, [stats.images_per_class[c] for c in order], color="C0", label="holds the class")
+    per_class.bar(order, [stats.single_label_images_per_class[c] for c in order], color="C1", alpha=0.8,
+                  label="its largest object (one folder per image)")
+    per_class.tick_params(axis="x", rotation=70)
+    per_class.set(ylabel="images", title="images per class")
+    per_class.legend(fontsize="small")
+    classes, counts = np.unique(np.asarray(stats.classes_per_image), return_counts=True)
+    per_image.bar(classes, counts, color="C2")
+    per_image.set(xlabel="classes in the image", ylabel="images", title="labels per image")
+    per_image.xaxis.set_major_locator(MaxNLocator(integer=True))
+    areas.hist(np.asarray(stats.box_relative_areas), bins=30, color="C3")
+    areas.set(xlabel="box area / image area", ylabel="objects", title="box sizes")
+    return figure
+
+
+def cost_time_figure(multiply_adds: Mapping[str, float], seconds: Mapping[str, float], *,
+                     image_size: int, batch_size: int) -> Figure:
+    """Each network's multiply-adds per image (x, 1e9) against its median training step (y, ms).
+
+    ``multiply_adds`` and ``seconds`` are keyed by the same network names (e.g. from
+    ``resnet_lib.complexity.multiply_adds`` and ``resnet_lib.book.compare_step_times``).
+    """
+    if set(multiply_adds) != set(seconds):
+        raise ValueError(f"multiply_adds and seconds: expected the same networks, got "
+                         f"{sorted(multiply_adds)} and {sorted(seconds)}")
+    figure = Figure(figsize=(5.5, 3.8), layout="constrained")
+    axis = figure.subplots()
+    for name, s in seconds.items():
+        axis.plot(multiply_adds[name] / 1e9, 1000 * s, "o", markersize=8)
+        axis.annotate(name, (multiply_adds[name] / 1e9, 1000 * s), textcoords="offset points", xytext=(6, -3))
+    axis.set(xlabel=f"multiply-adds per image at {image_size}px (1e9)",
+             ylabel=f"median training step (ms, batch {batch_size})",
+             title="cost counted vs time measured (this run)")
+    axis.grid(alpha=0.3)
+    return figure
+
+
+def stage_costs_figure(per_stage: Mapping[int, Mapping[str, Sequence[float]]], *,
+                       paper_flops: Mapping[int, float] | None = None) -> Figure:
+    """Multiply-adds (left) and parameters (right) per stage, stacked, one bar per depth.
+
+    ``per_stage[depth][stage] = (multiply_adds, parameters)``, e.g. from
+    ``resnet_lib.complexity.stage_costs(model)``; ``paper_flops[depth]`` (Table 1) is marked
+    on the left panel where given.
+    """
+    depths = list(per_stage)
+    if not depths:
+        raise ValueError("per_stage: expected {depth: {stage: (multiply_adds, parameters)}}, got none")
+    stages = list(per_stage[depths[0]])
+    labels = [str(d) for d in depths]
+    figure = Figure(figsize=(10, 3.8), layout="constrained")
+    for index, axis in enumerate(figure.subplots(1, 2)):
+        scale = 1e9 if index == 0 else 1e6
+        bottom = np.zeros(len(depths))
+        for k, stage in enumerate(stages):
+            values = np.array([per_stage[d][stage][index] for d in depths], float) / scale
+            axis.bar(labels, values, bottom=bottom, label=stage, color=f"C{k}")
+            bottom += values
+        if index == 0 and paper_flops:
+            marked = [d for d in depths if d in paper_flops]
+            axis.plot([str(d) for d in marked], [paper_flops[d] / 1e9 for d in marked], "k_",
+                      markersize=30, markeredgewidth=2, label="Table 1 (cited)")
+        axis.set(xlabel="depth", ylabel="multiply-adds (1e9)" if index == 0 else "parameters (1e6)",
+                 title=("multiply-adds" if index == 0 else "parameters") + " by stage (this run)")
+    axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1))
+    return figure
+
+
+def per_class_ap_figure(per_class_ap, classes: Sequence[str], *, mean_ap: float, chance: float | None = None,
+                        title: str = "average precision per class (this run)") -> Figure:
+    """Average precision per class as bars (%), the mAP as a line, and a chance line if given.
+
+    ``per_class_ap`` is a fraction per class, NaN where the test images hold no positive
+    (drawn as 0, the mAP skips it); ``classes`` names them in the same order.
+    """
+    per_class_ap = np.asarray(per_class_ap, float)
+    if per_class_ap.shape != (len(classes),):
+        raise ValueError(f"per_class_ap: expected shape ({len(classes)},), one AP per class; got {per_class_ap.shape}")
+    figure = Figure(figsize=(9, 3.5), layout="constrained")
+    axis = figure.subplots()
+    axis.bar(list(classes), 100 * np.nan_to_num(per_class_ap), color="C0")
+    axis.axhline(100 * mean_ap, color="C3", label=f"mAP {100 * mean_ap:.1f}%")
+    if chance is not None:
+        axis.axhline(100 * chance, color="gray", linestyle=":", label=f"chance (mean class frequency) {100 * chance:.1f}%")
+    axis.tick_params(axis="x", rotation=70)
+    axis.set(ylabel="average precision (%)", title=title)
     axis.legend(fontsize="small")
     return figure

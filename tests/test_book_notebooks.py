@@ -4,6 +4,7 @@ Changing the repository URL is one edit to pyproject.toml (plus book/_config.yml
 test_project.py) and ``python scripts/sync_notebooks.py``; these tests fail until that is done.
 """
 
+import ast
 import json
 import pathlib
 import re
@@ -18,6 +19,7 @@ from resnet_lib.book import COLAB_MARKER, colab_badge, colab_install_source, rep
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
+CHAPTERS = [p for p in NOTEBOOKS if p.name[:2].isdigit()]  # "00_introduction" ..; not the back matter
 URL = repository_url(ROOT / "pyproject.toml")
 
 
@@ -82,7 +84,109 @@ def test_chapter_calls_the_library_instead_of_defining_models(path):
         assert ".fit(" not in cell.source.replace("fit_cached(", ""), f"{path.name} cell {i}: train via resnet_lib.train"
 
 
+# Work that belongs in the library, as it shows in a cell's source, and where it goes instead.
+LIBRARY_WORK = [
+    (r"\.(predict|predict_on_batch|train_on_batch|test_on_batch)\(", "predicts or steps batch by batch",
+     "resnet_lib.train (fit, evaluation)"),
+    (r"^\s*for\s+\(?\s*x\s*,\s*y\b", "loops over batches", "a resnet_lib function that takes the dataset"),
+    (r"\w\(\s*\w+\s*,\s*training\s*=", "calls a model on batches", "resnet_lib.train.evaluation or resnet_lib.analysis"),
+    (r"\bFigure\(|\.subplots\(|\bplt\.|\bpyplot\b|matplotlib\.figure", "builds a figure", "resnet_lib.plots"),
+    (r"load_cifar10\(\)\s+if|\(32, 32, 3\)\s+if|\(16, 16, 3\)\s+if", "makes a per-profile data choice",
+     "resnet_lib.book.small_image_data / small_image_input_shape"),
+    (r"resnet_lib\.train\.sources", "reaches into resnet_lib.train.sources", "resnet_lib.book.voc.training_voc_root"),
+    (r"\.model\.name\s*=(?!=)|\bmodel\.name\s*=(?!=)", "renames a model to key results",
+     "resnet_lib.book.lesions.labelled_lesion_study"),
+]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_chapter_leaves_loops_figures_and_profile_choices_to_the_library(path):
+    for i, cell in enumerate(_load(path).cells):
+        if cell.cell_type != "code":
+            continue
+        for pattern, what, where in LIBRARY_WORK:
+            match = re.search(pattern, cell.source, re.M)
+            assert not match, f"{path.name} cell {i} {what} ({match.group(0)!r}); use {where}"
+
+
+def _reference_numbers():
+    """Published numbers of resnet_lib.reference as prose would type them: 5,717 or 28.54."""
+    from resnet_lib.reference import entries
+
+    found = set()
+
+    def walk(value):
+        if isinstance(value, bool) or isinstance(value, str):
+            return
+        if isinstance(value, int) and value >= 1000:
+            found.add(f"{value:,}")
+        elif isinstance(value, float) and "e" not in repr(value) and len(repr(value).split(".")[1]) >= 2:
+            found.add(repr(value))
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, (tuple, list)):
+            for v in value:
+                walk(v)
+
+    for cited in entries().values():
+        walk(cited.value)
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_markdown_types_no_number_that_the_reference_holds(path):
+    """Cited numbers are printed from resnet_lib.reference by a cell, never typed in the prose."""
+    numbers = _reference_numbers()
+    assert {"5,717", "22,696,724", "28.54"} <= numbers
+    for i, cell in enumerate(_load(path).cells):
+        if cell.cell_type != "markdown":
+            continue
+        typed = sorted(n for n in numbers if re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d])", cell.source))
+        assert not typed, f"{path.name} cell {i} types {typed}; print them from resnet_lib.reference"
+
+
+def _python(source):
+    """A cell's source as Python: IPython's %magics and !shell lines become ``pass``."""
+    lines = [line[: len(line) - len(line.lstrip())] + "pass" if line.lstrip().startswith(("%", "!")) else line
+             for line in source.splitlines()]
+    return ast.parse("\n".join(lines))
+
+
+def borrowed_imports(sources):
+    """``[(cell, names)]``: names a code cell uses but leaves to an earlier cell's import."""
+    earlier, problems = set(), []
+    for i, source in sources:
+        tree = _python(source)
+        imported = {alias.asname or alias.name.split(".")[0] for node in ast.walk(tree)
+                    if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+        loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        bound = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+        bound |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        bound |= {a.arg for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.Lambda))
+                  for a in n.args.args + n.args.kwonlyargs}
+        borrowed = sorted((loaded - imported - bound) & earlier)
+        if borrowed:
+            problems.append((i, borrowed))
+        earlier |= imported
+    return problems
+
+
+def test_borrowed_imports_finds_a_name_imported_only_earlier():
+    cells = [(0, "import numpy as np\nfrom a import b"), (1, "x = np.zeros(3)\nb()"), (2, "import numpy as np\nnp.ones(1)")]
+    assert borrowed_imports(cells) == [(1, ["b", "np"])]
+    assert borrowed_imports([(0, "%pip install x\nimport os"), (1, "def f(os):\n    return os")]) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_each_cell_imports_what_it_uses(path):
+    """A reader can re-run any cell alone (after the ones that define its data): no borrowed imports."""
+    cells = [(i, c.source) for i, c in enumerate(_load(path).cells) if c.cell_type == "code"]
+    problems = borrowed_imports(cells)
+    assert not problems, f"{path.name}: cells that use a name imported only in an earlier cell: {problems}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_chapter_sets_up_its_profile_and_has_exercises(path):
     nb = _load(path)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")

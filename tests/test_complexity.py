@@ -6,6 +6,7 @@ import keras
 
 from resnet_lib.complexity import PAPER_FLOPS, layer_multiply_adds, multiply_adds, table1, table1_markdown
 from resnet_lib.models import cifar_resnet, imagenet_resnet
+from resnet_lib.reference import EXACT_V1_MULTIPLY_ADDS, TABLE1, TORCHVISION_GFLOPS
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +17,12 @@ def columns():
 def test_table1_flops_within_2_percent_of_the_paper(columns):
     assert [c.depth for c in columns] == [18, 34, 50, 101, 152]
     for column in columns:
-        assert column.multiply_adds == pytest.approx(PAPER_FLOPS[column.depth], rel=0.02), column.depth
+        assert column.multiply_adds == pytest.approx(TABLE1.value[column.depth]["flops"], rel=0.02), column.depth
+        assert column.blocks_per_stage == TABLE1.value[column.depth]["blocks"]
+
+
+def test_complexity_quotes_table1_as_the_reference_does():
+    assert PAPER_FLOPS == {depth: row["flops"] for depth, row in TABLE1.value.items()}
 
 
 def test_table1_output_sizes_and_blocks(columns):
@@ -33,15 +39,18 @@ def test_table1_output_sizes_and_blocks(columns):
 
 
 def test_exact_counts_of_the_v1_layout(columns):
-    # REFERENCE.md: exact v1 counts 3.858e9 / 7.570e9 / 11.282e9; torchvision 1.814 / 3.664 GFLOPs.
-    exact = {18: 1.814e9, 34: 3.664e9, 50: 3.858e9, 101: 7.570e9, 152: 11.282e9}
+    # exact v1 counts of the bottleneck nets; basic-block nets have no 1x1 to move a stride
+    # from, so torchvision's GFLOPs are theirs too (both cited in resnet_lib.reference)
+    exact = {**{d: 1e9 * g for d, g in TORCHVISION_GFLOPS.value.items() if d < 50}, **EXACT_V1_MULTIPLY_ADDS.value}
     for column in columns:
         assert column.multiply_adds == pytest.approx(exact[column.depth], rel=5e-4)
 
 
 def test_v15_moves_cost_into_the_3x3():
-    # torchvision's ResNet-50 (stride in the 3x3) reports 4.089 GFLOPs (REFERENCE.md).
-    assert multiply_adds(imagenet_resnet(50, stride_at="3x3")) == pytest.approx(4.089e9, rel=5e-4)
+    # torchvision's ResNet-50 and -101 (stride in the 3x3), as its documentation reports them
+    for depth in (50, 101):
+        cited = 1e9 * TORCHVISION_GFLOPS.value[depth]
+        assert multiply_adds(imagenet_resnet(depth, stride_at="3x3")) == pytest.approx(cited, rel=5e-4)
 
 
 def test_hand_count_of_a_small_net():

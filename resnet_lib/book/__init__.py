@@ -4,13 +4,18 @@ The chapters of "ResNet, reproduced" narrate and call ``resnet_lib``; the models
 pipelines, training loop and analyses live in their own modules. This package holds the glue
 a notebook needs around them, one idea per module:
 
+- ``profiles``: ``RESNET_BOOK_PROFILE`` (smoke / cpu / gpu) read in one place, ``get_profile``.
 - ``setup``: ``chapter_setup(title, smoke=..., cpu=..., gpu=...)`` prints the active profile
-  (read in ``resnet_lib.profiles``), whether a GPU was found and the Keras backend, and returns
+  (read in ``resnet_lib.book.profiles``), whether a GPU was found and the Keras backend, and returns
   the chapter's settings for that profile; ``by_profile`` picks one value the same way;
   ``embedded_data_notice`` says visibly when a chapter falls back to digits or synthetic VOC.
 - ``runs``: shared run directories (``run_dir``, ``fit_cached``; ``resnet_lib.train`` re-opens
   a finished run for free) and the small-image runs of chapters 2, 3, 4 and 8
-  (``train_small_image_net``, ``SMALL_IMAGE_RUNS``); ``data_dir``; ``progress`` bars.
+  (``train_small_image_net``, ``SMALL_IMAGE_RUNS``), their data and input shape
+  (``small_image_data``, ``small_image_input_shape``); ``data_dir``; ``progress`` bars.
+- ``lesions``: ``labelled_lesion_study``, Veit et al.'s lesion study keyed by the chapter's labels.
+- ``sources``: the "Sources of the numbers" page, generated from ``resnet_lib.reference``.
+- ``benchmarks``: benchmark figures the chapters quote, read from ``benchmarks/*.json``.
 - ``measure``: ``trainable_parameters`` (as published counts mean parameters) and
   ``compare_step_times`` (training steps timed fairly on a shared machine).
 - ``display``: ``markdown_table``, ``show_markdown``, ``show_figure``, and ``explorer``:
@@ -31,7 +36,8 @@ from resnet_lib.book.project import (
     BRANCH, COLAB_MARKER, colab_badge, colab_install_source, colab_url, module_map, repository_url,
 )
 from resnet_lib.book.runs import (
-    SMALL_IMAGE_RUNS, data_dir, fit_cached, progress, run_dir, small_image_runs, train_small_image_net,
+    SMALL_IMAGE_RUNS, data_dir, fit_cached, progress, run_dir, small_image_data, small_image_input_shape,
+    small_image_runs, train_small_image_net,
 )
 from resnet_lib.book.setup import ChapterConfig, by_profile, chapter_setup, embedded_data_notice
 
@@ -40,5 +46,6 @@ __all__ = [
     "colab_badge", "colab_install_source", "colab_url", "compare_step_times", "data_dir",
     "display_bundle", "embedded_data_notice", "explorer", "fit_cached", "markdown_table",
     "module_map", "progress", "repository_url", "run_dir", "show_figure", "show_markdown",
-    "small_image_runs", "train_small_image_net", "trainable_parameters",
+    "small_image_data", "small_image_input_shape", "small_image_runs", "train_small_image_net",
+    "trainable_parameters",
 ]

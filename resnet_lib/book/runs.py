@@ -13,10 +13,10 @@ import os
 import pathlib
 import re
 
-from resnet_lib.profiles import get_profile
+from resnet_lib.book.profiles import get_profile
 
-__all__ = ["SMALL_IMAGE_RUNS", "data_dir", "fit_cached", "progress", "run_dir", "small_image_runs",
-           "train_small_image_net"]
+__all__ = ["SMALL_IMAGE_RUNS", "data_dir", "fit_cached", "progress", "run_dir", "small_image_data",
+           "small_image_input_shape", "small_image_runs", "train_small_image_net"]
 
 RUNS_ENV = "RESNET_BOOK_RUNS"  # where shared run directories go; default ./runs
 DATA_ENV = "RESNET_BOOK_DATA"  # where datasets are generated or downloaded; default ./data_cache
@@ -105,6 +105,29 @@ SMALL_IMAGE_RUNS = {
 def small_image_runs(profile: str | None = None) -> dict:
     """The shared small-image settings of the active profile (a copy of ``SMALL_IMAGE_RUNS``)."""
     return dict(SMALL_IMAGE_RUNS[profile or get_profile()])
+
+
+def small_image_data(profile: str | None = None):
+    """The ``ImageSplits`` the profile's small-image runs train on: CIFAR-10 (gpu) or digits at 16x16.
+
+    The same data and preprocessing as ``train_small_image_net`` (``fit(data=...)``), for a
+    chapter that measures the trained nets on their test images.
+    """
+    from resnet_lib.data.small_images import load_cifar10, load_digits
+
+    data = small_image_runs(profile)["data"]
+    return load_cifar10() if data == "cifar10" else load_digits()
+
+
+def small_image_input_shape(profile: str | None = None) -> tuple[int, int, int]:
+    """The input shape of the profile's small-image nets: (32, 32, 3) on CIFAR-10, (16, 16, 3) on digits."""
+    if small_image_runs(profile)["data"] == "cifar10":
+        from resnet_lib.data.cifar10 import IMAGE_SHAPE
+
+        return tuple(IMAGE_SHAPE)
+    from resnet_lib.data.small_images import load_digits
+
+    return load_digits().input_shape  # 1,797 small images: cheap
 
 
 def train_small_image_net(model: str, *, shortcut: str | None = None, preact: bool = False,

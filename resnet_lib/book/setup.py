@@ -1,6 +1,6 @@
 """The first cell of every chapter: the profile, the GPU, the settings; the embedded-data notice.
 
-``RESNET_BOOK_PROFILE`` is read in one place, ``resnet_lib.profiles``; this module prints
+``RESNET_BOOK_PROFILE`` is read in one place, ``resnet_lib.book.profiles``; this module prints
 what it decided and hands the chapter its settings for that profile.
 """
 
@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 
-from resnet_lib.profiles import ENV_VAR, PROFILES, get_profile, gpu_available
+from resnet_lib.book.profiles import ENV_VAR, PROFILES, get_profile, gpu_available
 
 __all__ = ["ChapterConfig", "by_profile", "chapter_setup", "embedded_data_notice"]
 

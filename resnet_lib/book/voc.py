@@ -1,8 +1,11 @@
 """The dataset chapter's views of Pascal VOC: boxes drawn, the seed's folders and generator.
 
 The VOC readers, statistics and the ``tf.data`` pipeline are ``resnet_lib.data``'s; this
-module holds what only the book needs to *show* about them (REFERENCE.md, "The source blog",
-defects 3, 4 and 6):
+module holds what only the book needs to *show* about them (the seed blog's defects 3, 4 and
+6, ``resnet_lib.reference.SEED_DEFECTS``):
+
+- ``training_voc_root``: the VOC folder that ``fit(data=...)`` trains on, for a chapter to
+  read or evaluate the same images;
 
 - ``examples_figure``: images with their annotated boxes (difficult ones dashed);
 - ``seed_class_folders``: the seed's one-folder-per-class layout, as hard links or copies,
@@ -25,7 +28,29 @@ from typing import Iterable, Sequence
 import numpy as np
 
 __all__ = ["duplicated_across_splits", "examples_figure", "images_per_second", "seed_class_folders",
-           "seed_generator"]
+           "seed_generator", "training_voc_root"]
+
+
+def training_voc_root(data: str, *, data_dir, synthetic_images: int | None = None) -> pathlib.Path:
+    """The VOC2012 folder that ``resnet_lib.train.fit(data=data, data_dir=..., ...)`` uses.
+
+    ``data`` is "voc2012" (downloaded on first use) or "synthetic-voc" with
+    ``synthetic_images`` drawn scenes (written on first use, seed 0, as training writes them).
+    """
+    if data == "voc2012":
+        from resnet_lib.data.voc import download_voc2012
+
+        return pathlib.Path(download_voc2012(data_dir))
+    if data != "synthetic-voc":
+        raise ValueError(f"data={data!r}; expected 'voc2012' or 'synthetic-voc'")
+    if not synthetic_images:
+        raise ValueError("synthetic_images: expected the number of images of the synthetic VOC, got "
+                         f"{synthetic_images!r}")
+    from resnet_lib.data.voc.synthetic import make_synthetic_voc
+    from resnet_lib.train.sources import synthetic_voc_root
+
+    root = synthetic_voc_root(data_dir, synthetic_images)
+    return pathlib.Path(make_synthetic_voc(root, num_images=int(synthetic_images), seed=0))
 
 
 def examples_figure(records: Sequence, *, columns: int = 3, width: float = 4.0):
@@ -109,7 +134,7 @@ def duplicated_across_splits(records: Sequence, *, seed: int = 0) -> dict:
 
 
 def seed_generator(folders: str | os.PathLike, *, image_size: int = 224, batch_size: int = 32):
-    """The seed's augmented training generator (REFERENCE.md): ImageDataGenerator(rescale=1/255,
+    """The seed's augmented training generator (``reference.SEED_SETUP``): ImageDataGenerator(rescale=1/255,
     shear 0.1, zoom 0.1, shifts 0.1, horizontal flip).flow_from_directory(folders)."""
     try:  # Keras 3 keeps the Keras 2 class under its legacy tf.keras namespace
         from keras._tf_keras.keras.preprocessing.image import ImageDataGenerator

@@ -1,0 +1,46 @@
+"""The book's "Sources of the numbers" page: every entry of ``resnet_lib.reference`` with its source.
+
+The page is generated, so it lists exactly what the chapters and tests import; a chapter that
+cites a number links to it (``SOURCES_PAGE``).
+"""
+
+from __future__ import annotations
+
+from resnet_lib.book.display import markdown_table, show_markdown
+
+__all__ = ["SOURCES_PAGE", "format_value", "show_sources", "sources_markdown"]
+
+SOURCES_PAGE = "sources.ipynb"  # the page, relative to book/ (Markdown links from chapters)
+
+
+def format_value(value) -> str:
+    """A reference value as one line: numbers with thousands separators, dicts as ``key: value``."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if abs(value) < 1e6:
+            return f"{value:g}"
+        exponent = len(str(int(abs(value)))) - 1
+        exponent -= exponent % 3  # engineering notation, as the chapters write it: 11.282e9
+        return f"{value / 10**exponent:g}e{exponent}"
+    if isinstance(value, tuple):
+        return ", ".join(format_value(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: " + (f"({format_value(v)})" if isinstance(v, dict) else format_value(v))
+                         for key, v in value.items())
+    return str(value)
+
+
+def sources_markdown() -> str:
+    """One Markdown table: the entry's name in ``resnet_lib.reference``, its value, its source."""
+    from resnet_lib.reference import entries
+
+    rows = [[f"`{name}`", format_value(cited.value), cited.source] for name, cited in entries().items()]
+    return markdown_table(["entry (resnet_lib.reference)", "value", "source"], rows, align="lll")
+
+
+def show_sources() -> None:
+    """Display ``sources_markdown()`` (the page's one table)."""
+    show_markdown(sources_markdown())
