@@ -94,11 +94,18 @@ COST_STAGES = STAGE_NAMES + ("fc",)  # Table 1's rows, with the classifier as th
 
 def stage_of(layer_name: str) -> str | None:
     """The Table 1 stage of an ``imagenet_resnet`` layer, by its name; None for layers outside
-    every stage (the input, the global average pool)."""
+    every stage (the input, the global average pool).
+
+    A pre-activation net's ``post_bn``/``post_relu`` count in conv5_x: they normalize and
+    activate the last unit's sum, which a post-activation net does inside that unit.
+    """
     if layer_name.startswith(("conv1", "pool1")):
         return "conv1"  # Table 1 lists the max pool under conv2_x; it costs nothing either way
     if layer_name.startswith("conv") and "_block" in layer_name:
         return layer_name.split("_block")[0] + "_x"
+    if layer_name.startswith("post_"):
+        # a pre-activation net's final BN-ReLU follows the last unit of conv5_x (He et al. 2016)
+        return "conv5_x"
     if layer_name == "predictions":
         return "fc"
     return None

@@ -7,8 +7,12 @@ the default ``stride_at="1x1"``, ``shortcut="B"``) has the same layers under the
 the weights transfer one layer at a time by name, and the outputs agree to float tolerance.
 
 The weights expect keras.applications' input preprocessing
-(``keras.applications.resnet.preprocess_input``: RGB -> BGR, ImageNet mean subtracted, no
-scaling), not the [0, 1] images of ``resnet_lib.data``.
+(``keras.applications.resnet.preprocess_input``: RGB -> BGR, 0..255, ImageNet mean
+subtracted, no scaling), not the [0, 1] images of ``resnet_lib.data``. A model built with
+``imagenet_resnet(..., preprocessing="caffe")`` starts with a ``CaffePreprocessing`` layer
+that does this conversion, so it takes [0, 1] RGB images and fine-tunes on them as they are;
+``load_imagenet_weights`` refuses to put ImageNet weights into a model without it unless told
+that the data are already preprocessed.
 
 Downloading the weights needs the internet (Colab has it). Offline, pass a keras.applications
 model you already have as ``source_model``.
@@ -18,7 +22,9 @@ from __future__ import annotations
 
 import keras
 
-__all__ = ["load_imagenet_weights", "imagenet_depth", "APPLICATIONS"]
+from resnet_lib.models.layers import CaffePreprocessing
+
+__all__ = ["load_imagenet_weights", "imagenet_depth", "has_caffe_preprocessing", "APPLICATIONS"]
 
 APPLICATIONS = {50: "ResNet50", 101: "ResNet101", 152: "ResNet152"}
 _CONV4_BLOCKS = {6: 50, 23: 101, 36: 152}  # Table 1: conv4_x has 6 / 23 / 36 bottlenecks
@@ -49,7 +55,12 @@ def _download_source(depth: int, *, include_top: bool):
         ) from error
 
 
-def load_imagenet_weights(model, *, source_model=None, skip_head=None) -> dict:
+def has_caffe_preprocessing(model) -> bool:
+    """Whether ``model`` holds a ``CaffePreprocessing`` layer (its input is [0, 1] RGB)."""
+    return any(isinstance(layer, CaffePreprocessing) for layer in model.layers)
+
+
+def load_imagenet_weights(model, *, source_model=None, skip_head=None, require_preprocessing=None) -> dict:
     """Copy ImageNet (or ``source_model``'s) weights into ``model`` by layer name, in place.
 
     model: ``imagenet_resnet(50|101|152, use_bias=True)`` at any input size, with or without top.
@@ -57,12 +68,25 @@ def load_imagenet_weights(model, *, source_model=None, skip_head=None) -> dict:
         with ``weights="imagenet"``.
     skip_head: leave "predictions" as initialised; default True when ``model``'s classifier is
         not 1000-way (fine-tuning on another label set), False when it is.
+    require_preprocessing: refuse (``ValueError``) a ``model`` without a ``CaffePreprocessing``
+        layer, whose inputs would not be what the weights expect; default True when the
+        weights are downloaded, False with a ``source_model``. Pass False when the data are
+        already ``keras.applications.resnet.preprocess_input``'d.
 
     Every weighted layer of ``model`` must find a same-named layer with same-shaped weights in
     the source, or ``ValueError`` names the first ones that do not (for instance a model built
     with ``use_bias=False``). Returns {"copied": [...], "skipped": [...]} layer names.
     """
     depth = imagenet_depth(model)
+    if require_preprocessing is None:
+        require_preprocessing = source_model is None
+    if require_preprocessing and not has_caffe_preprocessing(model):
+        raise ValueError(
+            f"load_imagenet_weights: model {model.name!r} feeds its input to conv1 as it is, but "
+            "ImageNet weights expect caffe preprocessing (BGR, 0..255, mean subtracted). Build it "
+            "with imagenet_resnet(..., preprocessing='caffe') to train on [0, 1] RGB images, or "
+            "pass require_preprocessing=False if the data are already preprocess_input'd."
+        )
     names = {layer.name for layer in model.layers}
     has_top = "predictions" in names
     if skip_head is None:

@@ -1,6 +1,7 @@
 """Path-length distribution (Veit et al. 2016, Section 3): 2^n paths, binomial, mean n/2."""
 
-import math
+import collections
+import itertools
 
 import numpy as np
 import pytest
@@ -17,9 +18,20 @@ def test_counts_sum_to_two_to_the_n_with_mean_half_n(n):
     assert paths.fraction.sum() == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("n", [0, 1, 2, 5, 10])
+def test_counts_equal_enumerated_paths(n):
+    """Every path is a choice, per block, of branch or skip: enumerate them all and count."""
+    enumerated = collections.Counter(sum(choice) for choice in itertools.product((0, 1), repeat=n))
+    assert list(path_length_distribution(n).counts) == [enumerated[k] for k in range(n + 1)]
+
+
 def test_resnet110_counts():
     paths = path_length_distribution(54)  # ResNet-110: 3 stages x 18 blocks
-    assert paths.counts[27] == math.comb(54, 27)
+    # adding a block extends each path by a skip or by its branch: Pascal's rule, block by block
+    counts = [1]
+    for _ in range(54):
+        counts = [a + b for a, b in zip([0] + counts, counts + [0])]
+    assert list(paths.counts) == counts
     assert paths.counts[0] == paths.counts[54] == 1
     # Veit et al.: paths 5-17 blocks long are 0.45% of all paths
     assert sum(paths.fraction[5:18]) == pytest.approx(0.0045, abs=0.0005)

@@ -25,10 +25,25 @@ def test_chapter_setup_prints_profile_and_returns_settings(monkeypatch, capsys):
     cfg = book.chapter_setup("Test", smoke={"epochs": 1}, cpu={"epochs": 10}, gpu={"epochs": 100})
     out = capsys.readouterr().out
     assert "Profile: smoke (RESNET_BOOK_PROFILE=smoke)" in out
-    assert "GPU:" in out and "backend" in out
+    import keras
+
+    detected = "found" if cfg.gpu else "none found"
+    assert f"GPU: {detected}; Keras {keras.__version__}, backend {keras.backend.backend()}" in out
     assert cfg.profile == "smoke" and cfg.epochs == 1 and cfg.embedded
     with pytest.raises(AttributeError, match="no setting 'depths'"):
         cfg.depths
+
+
+@pytest.mark.parametrize("found, line", [(True, "GPU: found;"), (False, "GPU: none found;")])
+def test_chapter_setup_reports_what_gpu_detection_says(monkeypatch, capsys, found, line):
+    from resnet_lib.book import setup
+
+    monkeypatch.setenv("RESNET_BOOK_PROFILE", "gpu")
+    monkeypatch.setattr(setup, "gpu_available", lambda: found)
+    cfg = book.chapter_setup("Test", smoke={"epochs": 1}, cpu={"epochs": 10}, gpu={"epochs": 100})
+    out = capsys.readouterr().out
+    assert cfg.gpu is found and line in out
+    assert ("runs at paper scale on the CPU" in out) is (not found)
 
 
 def test_chapter_setup_requires_the_same_keys_in_every_profile(monkeypatch):
@@ -199,6 +214,30 @@ def test_compare_step_times_times_each_model():
     with pytest.raises(ValueError, match="different input shapes"):
         book.compare_step_times({"a": models["resnet8"], "b": cifar_resnet(8, input_shape=(8, 8, 3))},
                                 batch_size=2)
+
+
+def test_compare_step_times_measures_each_models_own_step(monkeypatch):
+    """Steps of known length (sleeps) come back as their medians, warm-up rounds not timed."""
+    import time
+
+    from resnet_lib.models import cifar_resnet
+
+    models = {"fast": cifar_resnet(8, input_shape=(8, 8, 3)), "slow": cifar_resnet(8, input_shape=(8, 8, 3))}
+    calls = {name: [] for name in models}
+    lengths = {"fast": [0.5, 0.02, 0.02, 0.03], "slow": [0.5, 0.12, 0.10, 0.11]}  # first: warm-up
+
+    def stepper(name):
+        def step(x, y):
+            time.sleep(lengths[name][len(calls[name])])
+            calls[name].append(len(x))
+        return step
+
+    for name, model in models.items():
+        monkeypatch.setattr(model, "train_on_batch", stepper(name))
+    times = book.compare_step_times(models, batch_size=4, rounds=3, warmup=1)
+    assert calls == {"fast": [4] * 4, "slow": [4] * 4}
+    assert 0.02 <= times["fast"] < 0.08  # the median of 0.02, 0.02, 0.03, plus scheduling
+    assert 0.10 <= times["slow"] < 0.2  # the median 0.11; the 0.5 s warm-up is left out
 
 
 def test_small_image_runs_share_names_and_options(monkeypatch, tmp_path):

@@ -104,6 +104,26 @@ def test_pad_crop_flip_equals_the_reference_for_every_shift_and_flip():
                         out[b], _reference_pad_crop_flip(images[b], dx, dy, flip, pad=4))
 
 
+def test_augmented_batches_show_both_flips_and_both_shift_signs():
+    """Read back, from the images themselves, which crop and flip each one got."""
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, (200, 8, 8, 3), np.uint8)
+    mean = np.zeros((8, 8, 3), np.float32)
+    out = make_image_dataset(x, np.arange(200), pixel_mean=mean, batch_size=200, augment=True,
+                             seed=0, pad=2)[0][0]
+    base = x / 255
+    seen = []
+    for i in range(200):
+        matches = [(dx, dy, f) for dx in range(-2, 3) for dy in range(-2, 3) for f in (0, 1)
+                   if np.abs(_reference_pad_crop_flip(base[i], dx, dy, f, pad=2) - out[i]).max() < 1e-6]
+        assert len(matches) == 1, f"image {i}: {len(matches)} crops match"
+        seen.append(matches[0])
+    dx, dy, flip = (np.array(v) for v in zip(*seen))
+    assert set(flip) == {0, 1} and 0.3 < flip.mean() < 0.7
+    for shifts in (dx, dy):
+        assert (shifts < 0).any() and (shifts > 0).any() and (shifts == 0).any()
+
+
 def test_augmentation_draws_both_flips_and_both_shift_signs():
     dx, dy, flip = draw_shifts(4000, pad=4, rng=np.random.default_rng(0))
     for shifts in (dx, dy):

@@ -199,12 +199,22 @@ def test_augmentation_paths_agree_on_geometry(pristine):
 
 
 def test_large_shear_uses_projective_transform(pristine):
-    from resnet_lib.data.voc.geometry import Augmentation
+    """A 20-degree shear is applied (not left out as the sub-pixel one is): with the same seed,
+    hence the same shift/zoom/flip draws, the sheared images differ from the unsheared ones,
+    and by about what a shear moves (tan 20 deg * half the image, several pixels at the edges)."""
+    from resnet_lib.data.voc.geometry import Augmentation, uses_projective_transform
 
-    ds = make_dataset(pristine, "val", image_size=SIZE, augment=True, seed=0,
-                      augmentation=Augmentation(shear=20, fill_mode="nearest"))
-    images, _ = _collect(ds)
-    assert images.shape[1:] == (SIZE, SIZE, 3) and np.isfinite(images).all()
+    sheared, plain = Augmentation(shear=20), Augmentation(shear=0.0)
+    assert uses_projective_transform(sheared, SIZE, SIZE) and not uses_projective_transform(plain, SIZE, SIZE)
+    made = {}
+    for name, augmentation in (("sheared", sheared), ("plain", plain), ("again", sheared)):
+        ds = make_dataset(pristine, "val", image_size=SIZE, augment=True, shuffle=False, seed=0,
+                          augmentation=augmentation)
+        made[name] = _collect(ds)[0]
+    assert made["sheared"].shape[1:] == (SIZE, SIZE, 3) and np.isfinite(made["sheared"]).all()
+    np.testing.assert_array_equal(made["sheared"], made["again"])  # seeded
+    per_image = np.abs(made["sheared"] - made["plain"]).mean(axis=(1, 2, 3))
+    assert (per_image > 0.01).mean() >= 0.5, f"shear changed too few images: {np.round(per_image, 4)}"
 
 
 def test_resize_box_matches_resize_and_crop_and_resize():

@@ -4,7 +4,7 @@ Test error of a trained network, and of its plain counterpart, when each single 
 deleted (Veit Fig. 3), when ``k`` random blocks are deleted (Fig. 5a), and when ``k`` random
 pairs of blocks are swapped (Fig. 5b). The networks themselves are rebuilt by
 ``resnet_lib.analysis.lesion``. Veit et al. report that a ResNet's error rises smoothly while a
-plain net's jumps (REFERENCE.md, Veit et al.).
+plain net's jumps (Veit et al. 2016, Fig. 3 and 5).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Unrolling ``y = x + f(x)`` over ``n`` blocks gives ``2^n`` paths from input to output: each
 block is either passed through its residual branch or skipped. ``C(n, k)`` paths go through
 exactly ``k`` branches, so path lengths are binomially distributed with mean ``n/2``
-(REFERENCE.md, Veit et al.). Veit et al. also measured how much gradient a path of each length
+(Veit et al. 2016, Section 3). Veit et al. also measured how much gradient a path of each length
 carries and found that almost all of it comes from paths 5-17 blocks long in a 54-block
 network: the *effective* paths are short. ``effective_path_distribution`` combines the
 binomial counts with such per-path gradient magnitudes.

@@ -3,7 +3,7 @@
 "The responses are the outputs of each 3x3 layer, after BN and before other nonlinearity
 (ReLU/addition)." The paper finds them smaller for ResNets than for their plain
 counterparts, and smaller for deeper ResNets: residual functions are generally closer to zero
-than non-residual ones (REFERENCE.md, Fig. 7).
+than non-residual ones (He et al. 2015, Fig. 7).
 
 Here the responses are the outputs of the BN layers that follow each convolution of the stem
 and of the residual branches (``conv1_bn``, ``{block}_1_bn``, ``_2_bn``, and ``_3_bn`` of a

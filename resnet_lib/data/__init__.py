@@ -1,11 +1,11 @@
 """Data for the book: Pascal VOC2012, CIFAR-10 and scikit-learn digits (He et al. 2015).
 
 - ``resnet_lib.data.voc``: download, read and pipeline VOC2012 (multi-label, "difficult"
-  mask, the seed's augmentations on ``tf.data``, decoded images cached in memory). A package:
+  mask, ``ImageDataGenerator``-style augmentations on ``tf.data``, decoded images cached in memory). A package:
   ``download``, ``annotations``, ``images``, ``labels``, ``pipeline`` (the ``tf.data``
   assembly), ``geometry`` (the crop and affine maths), ``stats`` (the dataset chapter's
   statistics) and ``synthetic`` (a small VOC-format tree of drawn scenes, offline).
-- ``resnet_lib.data.affine_layer``: the seed's augmentation as a Keras layer, run in the model.
+- ``resnet_lib.data.affine_layer``: the same augmentation as a Keras layer, run in the model.
 - ``resnet_lib.data.small_images``: CIFAR-10 (Section 4.2 protocol) and digits, with
   ``cifar10`` (reading local copies), ``image_batches`` (NumPy batches, no TensorFlow) and
   ``crop_flip_layer`` (mean subtraction and pad-crop-flip in the model) behind it.

@@ -1,7 +1,7 @@
-"""The seed's augmentation as a Keras layer, to run inside the model on the accelerator.
+"""The VOC augmentation as a Keras layer, to run inside the model on the accelerator.
 
 ``make_dataset(augment=True)`` augments on the CPU inside ``tf.data``. This layer is the other
-place the issue allows: the same random affine map (shift, shear, zoom, horizontal flip, with
+place it can run: the same random affine map (shift, shear, zoom, horizontal flip, with
 the meaning of ``ImageDataGenerator``'s arguments, as ``voc.geometry.Augmentation`` states
 them) applied to a batch of already resized images by ``keras.ops.image.affine_transform``,
 so it runs wherever the model runs and on any Keras backend. Like Keras' own preprocessing
@@ -35,7 +35,7 @@ def affine_coefficients(draws, height: int, width: int, augmentation: Augmentati
 class AffineAugmentation(SeededAugmentation):
     """Random shift/shear/zoom/flip of a batch of images, only when ``training=True``.
 
-    Defaults are the seed's arguments (``SEED_AUGMENTATION``: shift 0.1, shear 0.1 degrees,
+    Defaults are ``SEED_AUGMENTATION``'s arguments (shift 0.1, shear 0.1 degrees,
     zoom 0.1 per axis, horizontal flip), black outside the image. ``interpolation`` and
     ``fill_mode`` are those of ``keras.ops.image.affine_transform``. Inputs are
     ``(B, H, W, C)`` images; the layer computes in float32 whatever the model's dtype policy.

@@ -1,9 +1,8 @@
-"""Reproducible, disjoint random splits (the seed's 8:1:1 split of VOC2012 trainval).
+"""Reproducible, disjoint random splits (such as an 8:1:1 train/val/test split of VOC2012 trainval).
 
-The seed split its images at random into train/validation/test in the ratio 8:1:1
-(REFERENCE.md, "The source blog"). Here the split is drawn from a seed over image-level
-items, so an image can never land in two parts (the seed's class folders let a multi-label
-image leak across splits, defect 4).
+The split is drawn from a seed over image-level items, so an image can never land in two
+parts; splitting per-class folders instead would let a multi-label image, which sits in the
+folder of each of its classes, land in several.
 """
 
 from __future__ import annotations

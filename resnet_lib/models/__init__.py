@@ -5,16 +5,18 @@
 - ``build_model(name, ...)``: presets such as "resnet20", "plain56", "resnet50".
 - ``blocks``: ``basic_block``, ``bottleneck_block`` and ``BlockOptions``.
 - ``ZeroPadShortcut``: the parameter-free option-A shortcut, a registered Keras layer.
+- ``CaffePreprocessing``: [0, 1] RGB -> the input keras.applications' ImageNet weights expect.
 """
 
 from resnet_lib.models.blocks import BlockOptions, basic_block, bottleneck_block
 from resnet_lib.models.cifar import cifar_resnet
 from resnet_lib.models.imagenet import STAGES, imagenet_resnet
-from resnet_lib.models.layers import ZeroPadShortcut
-from resnet_lib.models.presets import PRESETS, build_model, parse_preset, preset_names
+from resnet_lib.models.layers import CaffePreprocessing, ZeroPadShortcut
+from resnet_lib.models.presets import PRESETS, build_model, parse_preset
 
 __all__ = [
     "BlockOptions",
+    "CaffePreprocessing",
     "PRESETS",
     "STAGES",
     "ZeroPadShortcut",
@@ -24,5 +26,4 @@ __all__ = [
     "cifar_resnet",
     "imagenet_resnet",
     "parse_preset",
-    "preset_names",
 ]

@@ -11,6 +11,21 @@ branch's last one, whose ReLU comes after the addition: ``y = ReLU(F(x) + shortc
 With ``preact=True`` the block is the pre-activation unit of He et al. 2016 ("Identity
 Mappings in Deep Residual Networks"): ``y = x + F(x)`` with ``F = conv(ReLU(BN(...)))``.
 
+Where a pre-activation unit's shortcut starts follows the authors' code
+(KaimingHe/resnet-1k-layers ``resnet-pre-act.lua``) and the paper's appendix: an identity
+shortcut takes the un-activated input ``x``; a projection shortcut takes the unit's
+BN-ReLU output, shared with the residual branch ("common BN, ReLU" before the split), and has
+no BN of its own; and the unit right after conv1 (``after_stem=True``) also splits after its
+BN-ReLU, whatever its shortcut ("for the first Residual Unit (that follows a stand-alone
+convolutional layer, conv1), we adopt the first activation right after conv1 and before
+splitting into two paths"). Where the stem itself ends in BN-ReLU (the ImageNet stem, whose
+max pool follows it), that unit has no BN-ReLU of its own (``stem_activated=True``) and both
+paths take the stem's output: the same function, as fb.resnet.torch ``models/preresnet.lua``
+builds it. The option-A zero-pad shortcut, which the 2016 code does not use, takes ``x``
+like an identity. fb.resnet.torch also differs in two ways this code does not follow: every
+unit of its first stage skips its BN-ReLU (not only the first), and its projections take
+``x`` and end in a BN.
+
 Every layer is named as in keras.applications, ``{block}_{i}_conv``, ``_bn``, ``_relu``,
 ``_0_conv`` for a projection shortcut, ``_add`` and ``_out``, so that any block can be found by
 name (``conv4_block3_out``) and keras.applications' weights transfer by name.
@@ -107,11 +122,12 @@ def batch_norm(x, *, options, name, zero_gamma=False):
     )(x)
 
 
-def _shortcut(x, preactivated, filters, *, stride, options, name):
+def _shortcut(x, preactivated, filters, *, stride, options, after_stem, name):
     """The shortcut path, or ``None`` for a plain block (Section 3.3, options A/B/C).
 
-    Identity and option A take the block input ``x``; a projection in a pre-activation block
-    takes the pre-activated input, as in He et al. 2016.
+    Identity and option A take the block input ``x``, except right after the stem of a
+    pre-activation net; a projection takes the pre-activated input (He et al. 2016; see the
+    module docstring). Without ``preact``, ``preactivated`` is ``x``.
     """
     if not options.residual:
         return None
@@ -119,19 +135,21 @@ def _shortcut(x, preactivated, filters, *, stride, options, name):
     if options.shortcut == "C" or (options.shortcut == "B" and changes_shape):
         s = conv(preactivated, filters, 1, stride=stride, options=options, name=f"{name}_0_conv")
         return s if options.preact else batch_norm(s, options=options, name=f"{name}_0_bn")
+    source = preactivated if after_stem else x
     if changes_shape:  # option A
-        return ZeroPadShortcut(filters, stride=stride, name=f"{name}_0_pad")(x)
-    return x
+        return ZeroPadShortcut(filters, stride=stride, name=f"{name}_0_pad")(source)
+    return source
 
 
-def _residual_unit(x, convs, *, stride, options, name):
+def _residual_unit(x, convs, *, stride, options, after_stem, stem_activated, name):
     """Apply one block: ``convs`` lists ``(filters, kernel_size, stride)`` of the branch."""
     out_filters = convs[-1][0]
     preactivated = x
-    if options.preact:
+    if options.preact and not (after_stem and stem_activated):
         preactivated = batch_norm(x, options=options, name=f"{name}_preact_bn")
         preactivated = keras.layers.Activation("relu", name=f"{name}_preact_relu")(preactivated)
-    shortcut = _shortcut(x, preactivated, out_filters, stride=stride, options=options, name=name)
+    shortcut = _shortcut(x, preactivated, out_filters, stride=stride, options=options,
+                         after_stem=after_stem, name=name)
 
     y = preactivated
     last = len(convs)
@@ -157,39 +175,55 @@ def _residual_unit(x, convs, *, stride, options, name):
     return keras.layers.Activation("relu", name=f"{name}_out")(y)
 
 
-def basic_block(x, filters, *, stride=1, options=BlockOptions(), name):
-    """Two 3x3 convolutions with ``filters`` channels; the first one strides (Fig. 5 left)."""
+def basic_block(x, filters, *, stride=1, options=BlockOptions(), after_stem=False,
+                stem_activated=False, name):
+    """Two 3x3 convolutions with ``filters`` channels; the first one strides (Fig. 5 left).
+
+    ``after_stem``: the unit right after conv1; with ``preact`` both of its paths start after
+    a BN-ReLU (He et al. 2016, appendix): its own, or with ``stem_activated`` the stem's.
+    Neither has an effect without ``preact``.
+    """
     convs = [(filters, 3, stride), (filters, 3, 1)]
-    return _residual_unit(x, convs, stride=stride, options=options, name=name)
+    return _residual_unit(x, convs, stride=stride, options=options, after_stem=after_stem,
+                          stem_activated=stem_activated, name=name)
 
 
-def bottleneck_block(x, filters, *, stride=1, options=BlockOptions(), name):
+def bottleneck_block(x, filters, *, stride=1, options=BlockOptions(), after_stem=False,
+                     stem_activated=False, name):
     """1x1 (``filters``), 3x3 (``filters``), 1x1 (``4 * filters``) (Fig. 5 right).
 
     The stride sits on the first 1x1 (``stride_at="1x1"``, the paper) or on the 3x3
     (``"3x3"``, ResNet v1.5: about 0.5% better top-1 at ~5% lower throughput, per NVIDIA).
+    ``after_stem`` and ``stem_activated`` as in ``basic_block``.
     """
     on_1x1 = stride if options.stride_at == "1x1" else 1
     on_3x3 = stride if options.stride_at == "3x3" else 1
     convs = [(filters, 1, on_1x1), (filters, 3, on_3x3), (4 * filters, 1, 1)]
-    return _residual_unit(x, convs, stride=stride, options=options, name=name)
+    return _residual_unit(x, convs, stride=stride, options=options, after_stem=after_stem,
+                          stem_activated=stem_activated, name=name)
 
 
 BLOCKS = {"basic": basic_block, "bottleneck": bottleneck_block}
 
 
-def stage(x, block, filters, blocks, *, stride, options, name):
-    """A stage ``{name}_x`` of ``blocks`` blocks; the first one changes the shape."""
+def stage(x, block, filters, blocks, *, stride, options, after_stem=False, stem_activated=False, name):
+    """A stage ``{name}_x`` of ``blocks`` blocks; the first one changes the shape.
+
+    ``after_stem=True`` for the stage that follows conv1: its first unit is the one after the
+    stem (see ``basic_block``; ``stem_activated`` goes to that unit).
+    """
     block_fn = BLOCKS[block]
     for i in range(1, blocks + 1):
-        x = block_fn(x, filters, stride=stride if i == 1 else 1, options=options, name=f"{name}_block{i}")
+        x = block_fn(x, filters, stride=stride if i == 1 else 1, options=options,
+                     after_stem=after_stem and i == 1, stem_activated=stem_activated,
+                     name=f"{name}_block{i}")
     return x
 
 
 def head(x, *, num_classes, include_top, classifier_activation, options):
     """Final BN-ReLU for pre-activation nets, then global average pooling and the classifier.
 
-    Global pooling (not the seed's fixed 7x7 average pool) lets any input of 32 px or more work.
+    Global pooling (not a fixed 7x7 average pool) lets any input of 32 px or more work.
     The classifier runs in float32 so that mixed-precision training keeps a stable softmax.
     """
     if options.preact:

@@ -63,11 +63,12 @@ def cifar_resnet(
     )
     inputs = keras.Input(shape=tuple(input_shape), name="input")
     x = conv(inputs, WIDTHS[0], 3, options=options, name="conv1_conv")
-    if not preact:
+    if not preact:  # pre-activation: conv2_block1's BN-ReLU feeds both of its paths instead
         x = batch_norm(x, options=options, name="conv1_bn")
         x = keras.layers.Activation("relu", name="conv1_relu")(x)
     for index, width in enumerate(WIDTHS):
-        x = stage(x, "basic", width, n, stride=1 if index == 0 else 2, options=options, name=f"conv{index + 2}")
+        x = stage(x, "basic", width, n, stride=1 if index == 0 else 2, options=options,
+                  after_stem=index == 0, name=f"conv{index + 2}")
     outputs = head(
         x,
         num_classes=num_classes,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import keras
 
-from resnet_lib.models.blocks import BlockOptions, batch_norm, conv, head, stage
+from resnet_lib.models.blocks import BlockOptions, batch_norm, head, stage
+from resnet_lib.models.layers import CaffePreprocessing
 
 # depth -> (block, blocks per stage): Table 1, the architecture as data.
 STAGES = {
@@ -20,6 +21,7 @@ STAGES = {
     152: ("bottleneck", (3, 8, 36, 3)),
 }
 WIDTHS = (64, 128, 256, 512)
+PREPROCESSING = (None, "caffe")  # what the model does to its input first (see imagenet_resnet)
 
 
 def imagenet_resnet(
@@ -38,6 +40,7 @@ def imagenet_resnet(
     weight_decay: float = 0.0,
     bn_momentum: float = 0.9,
     weights: str | None = None,
+    preprocessing: str | None = None,
     name: str | None = None,
 ) -> keras.Model:
     """Build the 18/34/50/101/152-layer network of Table 1, residual or plain.
@@ -52,14 +55,22 @@ def imagenet_resnet(
     ``weights="imagenet"`` loads keras.applications' ImageNet weights by layer name
     (``resnet_lib.pretrained``; the download needs the internet, as on Colab). It needs the
     keras.applications layout: depth 50/101/152, ``use_bias=True``, ``stride_at="1x1"``,
-    ``shortcut="B"``, ``residual=True``, ``preact=False``. Any other string is a path to a
+    ``shortcut="B"``, ``residual=True``, ``preact=False``, and ``preprocessing="caffe"``. Any other string is a path to a
     ``.weights.h5`` file for this exact architecture.
+
+    ``preprocessing="caffe"`` puts a ``CaffePreprocessing`` layer right after the input, so the
+    model takes [0, 1] RGB images and its first convolution sees what keras.applications'
+    ImageNet weights expect (``keras.applications.resnet.preprocess_input``: BGR, 0..255, mean
+    subtracted). ``load_imagenet_weights`` asks for it; ``None`` (the default) feeds the input
+    as it is.
     """
     if depth not in STAGES:
         raise ValueError(f"depth={depth!r} is not in Table 1; expected one of {sorted(STAGES)}")
     if weights == "imagenet":
-        _check_imagenet_layout(depth, use_bias, stride_at, shortcut, residual, preact)
+        _check_imagenet_layout(depth, use_bias, stride_at, shortcut, residual, preact, preprocessing)
     _check_input_shape(input_shape, minimum=32)
+    if preprocessing not in PREPROCESSING:
+        raise ValueError(f"preprocessing={preprocessing!r} is not allowed; expected one of {PREPROCESSING}")
     options = BlockOptions(
         shortcut=shortcut,
         residual=residual,
@@ -73,7 +84,10 @@ def imagenet_resnet(
     block, blocks_per_stage = STAGES[depth]
 
     inputs = keras.Input(shape=tuple(input_shape), name="input")
-    x = keras.layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
+    x = inputs
+    if preprocessing == "caffe":
+        x = CaffePreprocessing(name="caffe_preprocessing")(x)
+    x = keras.layers.ZeroPadding2D(3, name="conv1_pad")(x)
     x = keras.layers.Conv2D(
         64,
         7,
@@ -83,14 +97,17 @@ def imagenet_resnet(
         kernel_regularizer=options.regularizer(),
         name="conv1_conv",
     )(x)
-    if not preact:  # a pre-activation net normalizes at the start of each block instead
-        x = batch_norm(x, options=options, name="conv1_bn")
-        x = keras.layers.Activation("relu", name="conv1_relu")(x)
+    # Also in a pre-activation net: "the first activation right after conv1" (He et al. 2016,
+    # appendix), before the max pool as in fb.resnet.torch models/preresnet.lua; conv2_block1
+    # then has no BN-ReLU of its own (stem_activated).
+    x = batch_norm(x, options=options, name="conv1_bn")
+    x = keras.layers.Activation("relu", name="conv1_relu")(x)
     x = keras.layers.ZeroPadding2D(1, name="pool1_pad")(x)
     x = keras.layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
 
     for index, (width, blocks) in enumerate(zip(WIDTHS, blocks_per_stage)):
-        x = stage(x, block, width, blocks, stride=1 if index == 0 else 2, options=options, name=f"conv{index + 2}")
+        x = stage(x, block, width, blocks, stride=1 if index == 0 else 2, options=options,
+                  after_stem=index == 0, stem_activated=True, name=f"conv{index + 2}")
 
     outputs = head(
         x,
@@ -109,10 +126,11 @@ def imagenet_resnet(
     return model
 
 
-def _check_imagenet_layout(depth, use_bias, stride_at, shortcut, residual, preact):
+def _check_imagenet_layout(depth, use_bias, stride_at, shortcut, residual, preact, preprocessing):
     wanted = {"depth": (depth, (50, 101, 152)), "use_bias": (use_bias, (True,)),
               "stride_at": (stride_at, ("1x1",)), "shortcut": (shortcut, ("B",)),
-              "residual": (residual, (True,)), "preact": (preact, (False,))}
+              "residual": (residual, (True,)), "preact": (preact, (False,)),
+              "preprocessing": (preprocessing, ("caffe",))}
     wrong = [f"{key}={got!r} (needs {' or '.join(map(repr, allowed))})"
              for key, (got, allowed) in wanted.items() if got not in allowed]
     if wrong:

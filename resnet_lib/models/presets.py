@@ -23,11 +23,6 @@ PRESETS = tuple(
 _NAME = re.compile(r"^(?:(?P<family>imagenet|cifar)-)?(?P<kind>resnet|plain)(?P<depth>\d+)$")
 
 
-def preset_names() -> tuple[str, ...]:
-    """The advertised preset names, ImageNet depths first."""
-    return PRESETS
-
-
 def parse_preset(name: str) -> tuple[str, bool, int]:
     """``"plain56"`` -> ``("cifar", False, 56)``: family, residual, depth."""
     match = _NAME.match(str(name).strip().lower())

@@ -1,7 +1,7 @@
 """Pascal VOC2012 for the book: download, read a split, build a ``tf.data`` pipeline.
 
-The public face of the VOC modules (He et al. 2015, arXiv:1512.03385, is reproduced on VOC
-by the seed; facts in REFERENCE.md, "Pascal VOC2012"):
+The public face of the VOC modules (He et al. 2015, arXiv:1512.03385, networks trained on
+VOC; dataset facts from the VOC2012 development kit, Everingham et al.):
 
 - ``download_voc2012(dest)`` -> the VOC2012 folder (``download``);
 - ``read_split(root, split)`` -> list of ``VOCRecord`` (``annotations``);
@@ -11,7 +11,7 @@ by the seed; facts in REFERENCE.md, "Pascal VOC2012"):
 - ``multi_hot_labels(records)`` -> (labels, mask): the mask is 0 for (image, class) pairs
   present only as "difficult", which the VOC mAP ignores; ``make_dataset(...,
   with_mask=True)`` yields the same mask batch by batch (``labels``);
-- ``seed_split(root)``: the seed's random 8:1:1 split of trainval, disjoint and seeded.
+- ``seed_split(root)``: a random 8:1:1 split of trainval, disjoint and seeded.
 
 TensorFlow is imported only when a dataset is built.
 """
@@ -46,7 +46,7 @@ def seed_split(
     on_error: str = "raise",
     skipped: list[SkippedItem] | None = None,
 ) -> dict[str, list[VOCRecord]]:
-    """The seed's random train/val/test split (8:1:1) of VOC2012 trainval, as records.
+    """A random train/val/test split (8:1:1) of VOC2012 trainval, as records.
 
     Reproducible from ``seed``; every image lands in exactly one part. Pass a part to
     ``make_dataset(root, parts["train"], augment=True)``.

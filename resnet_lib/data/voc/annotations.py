@@ -1,8 +1,8 @@
 """Pascal VOC2012 annotations: the folder layout, the XML files and the split lists.
 
-The "Main" (classification/detection) task of Pascal VOC2012, as used by the seed for
-He et al. 2015 (arXiv:1512.03385) experiments on VOC: ``VOCdevkit/VOC2012/{JPEGImages,
-Annotations, ImageSets/Main}`` (facts in ``shared/REFERENCE.md``, "Pascal VOC2012").
+The "Main" (classification/detection) task of Pascal VOC2012, used here for He et al. 2015
+(arXiv:1512.03385) experiments on VOC: ``VOCdevkit/VOC2012/{JPEGImages, Annotations,
+ImageSets/Main}``, as the VOC2012 development kit lays it out (Everingham et al.).
 
 Every XML file named by a split is parsed eagerly here, in Python, so that a malformed or
 incomplete annotation raises an error naming its file before any ``tf.data`` pipeline runs.
@@ -16,9 +16,8 @@ import os
 import warnings
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Iterable
 
-# Canonical class order of the devkit (REFERENCE.md); label vectors follow it.
+# Canonical class order of the VOC2012 devkit (VOCinit.m); label vectors follow it.
 VOC_CLASSES: tuple[str, ...] = (
     "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
     "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",
@@ -234,7 +233,7 @@ def read_split(
     """Read ``ImageSets/Main/{split}.txt`` and every annotation it names, in file order.
 
     ``root`` is the VOC2012 folder or the VOCdevkit folder above it; ``split`` is "train",
-    "val" or "trainval" (VOC2012 holds 5,717 / 5,823 / 11,540 images, REFERENCE.md).
+    "val" or "trainval" (VOC2012 holds 5,717 / 5,823 / 11,540 images, per its devkit).
     With ``on_error="raise"`` any bad item raises an error naming the file or image id; with
     ``on_error="skip"`` it is left out, warned about and appended to ``skipped`` as a
     ``SkippedItem``. A missing split file or a wrong root always raises.
@@ -266,6 +265,3 @@ def _read_record(voc_root: Path, image_id: str, split: str) -> VOCRecord:
         raise FileNotFoundError(f"annotation {xml_path} has no image: {image_path} is missing")
     return VOCRecord(image_id, image_path, xml_path, width, height, depth, tuple(objects))
 
-
-def records_by_id(records: Iterable[VOCRecord]) -> dict[str, VOCRecord]:
-    return {r.image_id: r for r in records}

@@ -23,7 +23,7 @@ class Augmentation:
     fill_mode: str = "constant"  # outside the image: black ("nearest", Keras' default, is slower)
 
 
-SEED_AUGMENTATION = Augmentation()  # the seed's arguments (REFERENCE.md, "The source blog")
+SEED_AUGMENTATION = Augmentation()  # the default ImageDataGenerator recipe above, as one value
 
 
 def uses_projective_transform(augmentation: Augmentation | None, height: int, width: int) -> bool:
@@ -31,7 +31,7 @@ def uses_projective_transform(augmentation: Augmentation | None, height: int, wi
 
     Shift, zoom and flip are an axis-aligned box, which ``resize_box`` samples as fast as a
     resize. Shear needs ``ImageProjectiveTransformV3`` (about 5x slower here),
-    but the seed's ``shear_range=0.1`` is 0.1 degrees, which moves no output pixel by even
+    but ``SEED_AUGMENTATION``'s ``shear_range=0.1`` is 0.1 degrees, which moves no output pixel by even
     half a pixel (tan(0.1 deg) * 112 = 0.2 px at 224x224): such a shear is below what bilinear
     sampling shows, so it is left out. A larger shear, or ``fill_mode`` other than
     "constant", takes the projective transform.
@@ -42,7 +42,7 @@ def uses_projective_transform(augmentation: Augmentation | None, height: int, wi
     return edge_shift >= 0.5 or augmentation.fill_mode != "constant"
 
 
-def _draws(augmentation: Augmentation, seed):
+def _draws(seed):
     """Six uniform draws in [-1, 1): shift x, shift y, shear, zoom x, zoom y, flip."""
     import tensorflow as tf
 
@@ -56,7 +56,7 @@ def crop_box(in_h, in_w, out_h: int, out_w: int, augmentation: Augmentation | No
     centres). With it, about the image centre, input = zoom * resized + shift, mirrored by
     swapping x1 and x2; shear is left out (see ``uses_projective_transform``).
     """
-    draws = None if augmentation is None else _draws(augmentation, seed)
+    draws = None if augmentation is None else _draws(seed)
     return box_from_draws(in_h, in_w, out_h, out_w, augmentation, draws)
 
 
@@ -158,7 +158,7 @@ def affine_transform(in_h, in_w, out_h: int, out_w: int, augmentation: Augmentat
     if augmentation is None:
         a0, a1, a2, b0, b1, b2 = (tf.constant(v) for v in (1.0, 0.0, 0.0, 0.0, 1.0, 0.0))
     else:
-        rows = affine_coefficients(_draws(augmentation, seed)[None], in_h, in_w, augmentation,
+        rows = affine_coefficients(_draws(seed)[None], in_h, in_w, augmentation,
                                    ops=tf)
         a0, a1, a2, b0, b1, b2 = tf.unstack(rows[0, :6])
     ox, oy = 0.5 * sx - 0.5, 0.5 * sy - 0.5  # the resize: x -> sx * x + ox, y -> sy * y + oy

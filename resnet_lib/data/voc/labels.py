@@ -1,10 +1,10 @@
 """Image-level labels from VOC annotations: multi-hot truth, the "difficult" mask, one class.
 
-VOC is multi-label (REFERENCE.md, "Pascal VOC2012"): an image holds every class it shows.
+VOC is multi-label (VOC2012 development kit): an image holds every class it shows.
 The devkit labels each (image, class) pair 1 (present), -1 (absent) or 0 (present only as
 "difficult" objects, ignored in evaluation); ``devkit_labels`` reproduces that table, the
-same numbers as the ``ImageSets/Main/{class}_{split}.txt`` files. The seed's one-folder-per-class
-layout is replaced by ``single_labels``: the class of the largest non-difficult object.
+same numbers as the ``ImageSets/Main/{class}_{split}.txt`` files. Where one class per image is
+wanted, ``single_labels`` picks it: the class of the largest non-difficult object.
 """
 
 from __future__ import annotations

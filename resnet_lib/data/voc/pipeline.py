@@ -1,10 +1,9 @@
 """A fast ``tf.data`` input pipeline for Pascal VOC2012: decode, augment, resize, batch.
 
-Replaces the seed's ``ImageDataGenerator.flow_from_directory`` (REFERENCE.md, "The
-source blog", defects 3, 4 and 6): labels come from the annotations (multi-label, or one class by a
+In place of Keras' ``ImageDataGenerator.flow_from_directory``: labels come from the annotations (multi-label, or one class by a
 stated rule), augmentation applies only when ``augment=True``, and decoding runs in parallel
-with prefetching. The seed's augmentations (shift 0.1, zoom 0.1, horizontal flip; its
-shear of 0.1 degrees is sub-pixel) and the resize to the network's input are one
+with prefetching. The default augmentations (``ImageDataGenerator``'s shift 0.1, zoom 0.1,
+horizontal flip; its shear of 0.1 degrees is sub-pixel) and the resize to the network's input are one
 crop of the image followed by ``tf.image.resize`` (``resize_box``), so augmenting costs what
 resizing costs; a real shear takes one projective transform. ``DecodedImages`` keeps decoded
 images in memory across epochs; ``affine_layer.AffineAugmentation`` is the same augmentation
@@ -101,14 +100,14 @@ def make_dataset(
     """Return a ``tf.data.Dataset`` of ``(images, labels)`` batches from a VOC split.
 
     - ``images``: float32 (B, H, W, 3) in [0, 1], RGB (grayscale and CMYK JPEGs converted).
-      ``image_size`` is H = W or (H, W); aspect ratio is not kept (as the seed did).
+      ``image_size`` is H = W or (H, W); aspect ratio is not kept (as ``flow_from_directory``).
     - ``label_mode="multi"``: float32 (B, 20) multi-hot in ``VOC_CLASSES`` order, 1 for each
       class with a non-difficult object. ``with_mask=True`` yields ``(images, labels, mask)``
       instead, ``mask`` float32 (B, 20) being 0 where a class is present only as "difficult"
       (devkit label 0): pass it to the VOC mAP so those pairs are ignored. (Keras ``fit`` reads
       a third element as per-label sample weights.) ``label_mode="single"``: int32 (B,) class of
       the largest non-difficult object (``labels.single_label``).
-    - ``augment=True`` applies ``augmentation`` (default: the seed's shift/shear/zoom/flip);
+    - ``augment=True`` applies ``augmentation`` (default: ``SEED_AUGMENTATION``, shift/shear/zoom/flip);
       never set it for validation or test data. ``shuffle=None`` means shuffle iff augment.
     - Order: ``load_records(root, split)`` order unless shuffled. With a ``seed`` the output is
       reproducible, shuffled or augmented or not; with ``augment=False`` and no shuffle it is
@@ -116,7 +115,7 @@ def make_dataset(
     - ``cache``: ``False`` decodes every JPEG on every pass. With a ``DecodedImages`` store,
       the first pass decodes each image once, resized, into memory, and every later pass, of
       this dataset or of any other made with the same store, reads memory; augmentation then
-      transforms the stored image, as the seed's ``flow_from_directory`` did (resize, then
+      transforms the stored image, as ``flow_from_directory`` does (resize, then
       transform). ``True`` uses a store private to this dataset.
     - Bad items (see ``read_split`` and ``check_jpeg``) raise naming the file, or with
       ``on_error="skip"`` are skipped, warned about and appended to ``skipped``. They are

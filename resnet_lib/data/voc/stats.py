@@ -1,9 +1,9 @@
 """Statistics of a VOC split for the dataset chapter, as plain data (no plotting).
 
-What the chapter shows about Pascal VOC2012 (REFERENCE.md: trainval 11,540 images, 27,450
-objects): how many images hold each class, how many objects an image holds, the share of
-images with several classes (why the seed's one-folder-per-class layout loses labels, defect
-4), and box sizes. "Difficult" objects are counted apart, as the devkit ignores them.
+What the chapter shows about Pascal VOC2012 (trainval 11,540 images, 27,450 objects, per the
+VOC2012 development kit, Everingham et al.): how many images hold each class, how many objects
+an image holds, the share of images with several classes (why a one-folder-per-class layout
+loses labels), and box sizes. "Difficult" objects are counted apart, as the devkit ignores them.
 """
 
 from __future__ import annotations

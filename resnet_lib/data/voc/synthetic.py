@@ -1,7 +1,7 @@
 """A synthetic Pascal VOC2012 stand-in: drawn scenes in the exact VOC folder format.
 
-The dataset and training chapters follow He et al. 2015 (arXiv:1512.03385) on VOC as the seed
-did, but VOC2012 is a 2 GB download (REFERENCE.md). ``make_synthetic_voc`` writes a small tree
+The dataset and training chapters train He et al. 2015 (arXiv:1512.03385) networks on VOC,
+but VOC2012 is a 2 GB download (the development kit's tar file). ``make_synthetic_voc`` writes a small tree
 with the same layout, XML and split files (per-class files included, labels 1 / -1 / 0), so
 every loader, statistic and training step runs offline and in seconds. Each of the 20 classes
 is a distinctive shape + colour + texture, so a small ResNet can learn to tell them apart;
