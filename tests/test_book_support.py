@@ -190,7 +190,7 @@ def test_module_map_reads_docstrings_without_importing():
     entries = dict(book.module_map())
     assert entries["resnet_lib.book"].startswith("What the book's chapters share")
     assert entries["resnet_lib.book.setup"].startswith("The first cell of every chapter")
-    assert "resnet_lib.models" in entries and "resnet_lib.profiles" in entries
+    assert "resnet_lib.models" in entries and "resnet_lib.book.profiles" in entries
     assert all(name.startswith("resnet_lib") for name in entries)
 
 
