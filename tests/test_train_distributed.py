@@ -53,10 +53,11 @@ def _run(tmp_path, *, backend, setup, extra_env=None):
     return json.loads(line[len("RESULT "):])
 
 
-# Per-replica batch statistics (32 images each, against 64 on one device) and the order of the
-# summed gradients keep the two runs from agreeing exactly; measured on these 6 steps: at most
-# TOLERANCE_MEASURED apart (relative), on both backends.
-TOLERANCE = 0.05
+# Per-replica batch statistics (MirroredStrategy: 32 images each, against 64 on one device) and
+# the order of the summed gradients keep the two runs from agreeing exactly. Measured on these
+# 6 steps: TensorFlow 0.4% apart in training and validation loss; JAX the same training loss,
+# validation loss 0.8% apart. A learning rate off by the replica count moves them further.
+TOLERANCE = 0.02
 
 
 def _check(result):
