@@ -4,9 +4,12 @@ He et al. 2015, Section 3.4 (ImageNet) and Section 4.2 (CIFAR-10) give the recip
 package runs them on any resnet_lib model and dataset:
 
 - ``recipes``: "paper-cifar", "voc", "seed" as ``Recipe`` data, schedules scaled to the run.
-- ``fit``: the per-epoch loop around ``keras.Model.fit`` with checkpoints and resume; its
-  arguments are checked in ``arguments``, a resumed run is reloaded by ``resume``.
+- ``fit``: the per-epoch loop around ``keras.Model.fit`` with checkpoints and resume.
+- ``arguments``: fit's arguments checked before anything is written; a model's depth.
+- ``network``: the model a run trains, built or given, compiled with the recipe.
 - ``evaluation``: single-label error and multi-label VOC mAP (``evaluate_multilabel``).
+- ``resume``: reloading the last committed epoch, and the best record kept in step.
+- ``summary``: final.json as ``FinalSummary``.
 - ``rundir``: the run directory's files, written atomically, locked, checked on resume.
 - ``runtime``: precision policy, XLA, MirroredStrategy / DataParallel.
 - ``sources``: resnet_lib.data datasets behind one interface.

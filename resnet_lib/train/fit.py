@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import json
 import math
 import random
 import shutil
@@ -45,12 +44,14 @@ import numpy as np
 
 from resnet_lib.metrics import read_history
 from resnet_lib.train.arguments import FitArgumentError, check_arguments, model_depth
-from resnet_lib.train.evaluation import evaluate, feed, from_logits
+from resnet_lib.train.evaluation import evaluate, feed
+from resnet_lib.train.network import build_network, compile_network, with_augmentation
 from resnet_lib.train.recipes import Recipe, get_recipe
 from resnet_lib.train.resume import put_back, repair_best, restore, snapshot
 from resnet_lib.train.rundir import RunDir
 from resnet_lib.train.runtime import distribution, dtype_policy, resolve_jit, resolve_mixed_precision
 from resnet_lib.train.sources import first_batch, load_source
+from resnet_lib.train.summary import FinalSummary, read_final
 
 __all__ = ["fit", "FitResult", "FinalSummary", "FitArgumentError", "TrainingDivergedError",
            "ChanceLevelWarning"]
@@ -59,8 +60,7 @@ CHANCE_EPOCHS = 3  # a finished run of at least this many epochs still at chance
 EXPLOSION_FACTOR = 100  # a running loss this many times its first value (at least 1) has diverged
 SYNTHETIC_IMAGES = 200  # data="synthetic-voc": images make_synthetic_voc writes by default
 
-_feed = feed  # the names benchmarks/ import
-_evaluate = evaluate
+_feed, _with_augmentation = feed, with_augmentation  # the names benchmarks/ import
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -121,61 +121,6 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
         self.model.stop_training = True
 
 
-_FINAL_ORDER = ("epochs", "best_epoch", "last_train_error", "last_val_error", "last_test_error",
-                "best_val_error", "best_test_error")
-
-
-@dataclasses.dataclass(frozen=True)
-class FinalSummary:
-    """final.json: how a run ended. Errors are fractions; None where the run has no such number
-    (no test split, no training accuracy for multi-label data, no epoch yet).
-
-    ``best_*`` are the epoch chosen on validation error (``best_epoch``); its test error is
-    reported, never used to choose. ``last_*`` are the last epoch's. Reads like the dict that
-    final.json holds (``summary["best_test_error"]``, ``summary.get(...)``) for code written
-    against it.
-    """
-
-    epochs: int  # epochs trained
-    best_epoch: int | None  # lowest validation error, 1-based
-    best_val_error: float | None = None
-    best_test_error: float | None = None  # the best epoch's weights on the test split
-    last_train_error: float | None = None  # running error over the last epoch's mini-batches
-    last_val_error: float | None = None
-    last_test_error: float | None = None
-
-    @classmethod
-    def from_dict(cls, saved: dict) -> "FinalSummary":
-        """From a final.json's object, including older ones whose numbers are strings or whose
-        keys are partly missing; unknown keys are ignored. ``ValueError`` when ``epochs`` is
-        missing or a value is not a number."""
-        def number(key, kind):
-            value = saved.get(key)
-            if value in (None, ""):
-                return None
-            try:
-                return kind(float(value)) if kind is int else float(value)
-            except (TypeError, ValueError):
-                raise ValueError(f"final.json: {key}={value!r} is not a number") from None
-
-        if "epochs" not in saved:
-            raise ValueError("final.json: no 'epochs'")
-        return cls(epochs=number("epochs", int), best_epoch=number("best_epoch", int),
-                   **{f.name: number(f.name, float) for f in dataclasses.fields(cls)
-                      if f.name not in ("epochs", "best_epoch")})
-
-    def to_dict(self) -> dict:
-        """final.json's object: ``epochs`` and ``best_epoch`` always, the errors that exist."""
-        return {key: getattr(self, key) for key in _FINAL_ORDER
-                if key in ("epochs", "best_epoch") or getattr(self, key) is not None}
-
-    def __getitem__(self, key):
-        return self.to_dict()[key]
-
-    def get(self, key, default=None):
-        return self.to_dict().get(key, default)
-
-
 @dataclasses.dataclass
 class FitResult:
     """What ``fit`` returns; with a ``run_dir``, everything in it is also on disk there."""
@@ -185,65 +130,6 @@ class FitResult:
     history: dict  # column -> NumPy array, one entry per epoch (``metrics.read_history``)
     best_epoch: int | None  # chosen on validation error
     final: FinalSummary  # final.json
-
-
-def _with_augmentation(net, *, seed: int, in_model: dict | None = None):
-    """``net`` behind its data's preprocessing, run in the model (on the accelerator):
-    ``fit(augment="model")``. VOC (``in_model`` None): ``AffineAugmentation``, the VOC
-    pipeline's augmentation. Small images: ``PixelMeanSubtraction``, then Section 4.2's
-    ``PadCropFlip`` where the data has it; both augmentations act only in training."""
-    if in_model is None:
-        from resnet_lib.data.affine_layer import AffineAugmentation
-
-        inputs = keras.Input(net.input_shape[1:], name="images")
-        augmented = AffineAugmentation(seed=seed, name="augmentation")(inputs)
-        return keras.Model(inputs, net(augmented), name=f"{net.name}_augmented")
-    from resnet_lib.data.crop_flip_layer import PadCropFlip, PixelMeanSubtraction
-
-    raw = "uint8" if in_model["scale"] != 1.0 else "float32"
-    inputs = keras.Input(net.input_shape[1:], dtype=raw, name="images")
-    x = PixelMeanSubtraction(in_model["pixel_mean"], scale=in_model["scale"],
-                             name="pixel_mean_subtraction")(inputs)
-    if in_model["augment"]:
-        x = PadCropFlip(pad=in_model["pad"], seed=seed, name="augmentation")(x)
-    return keras.Model(inputs, net(x), name=f"{net.name}_augmented")
-
-
-def _batch_used(source, batch_size: int) -> int:
-    """The images in a training step: ``batch_size``, or fewer when the training set is smaller
-    (then there is a single step per epoch, which is the only case that is checked)."""
-    if source.steps_per_epoch != 1:
-        return batch_size
-    images = first_batch(source.train(0))[0]
-    return min(batch_size, int(images.shape[0]))
-
-
-def _compile(model, *, settings, source, total_steps, depth):
-    logits = from_logits(model)
-    recipe, batch_size, learning_rate = settings.recipe, settings.batch_size, settings.learning_rate
-    used = _batch_used(source, batch_size)
-    if used < batch_size:
-        scaled = " (the recipe's learning rate is scaled to it)" if learning_rate is None else ""
-        warnings.warn(f"batch_size={batch_size} is more than the {used} training images: each epoch is one "
-                      f"step of {used} images{scaled}", RuntimeWarning, stacklevel=4)
-        batch_size = used
-    optimizer = recipe.make_optimizer(total_steps, batch_size=batch_size, depth=depth, learning_rate=learning_rate,
-                                      warmup=settings.warmup)
-    if source.multi_label:
-        loss = keras.losses.BinaryCrossentropy(from_logits=logits)
-        metrics = []
-    elif recipe.label_smoothing:
-        loss = keras.losses.CategoricalCrossentropy(from_logits=logits, label_smoothing=recipe.label_smoothing)
-        metrics = [keras.metrics.CategoricalAccuracy(name="accuracy")]
-        if source.num_classes > 5:
-            metrics.append(keras.metrics.TopKCategoricalAccuracy(k=5, name="top5"))
-    else:
-        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=logits)
-        metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-        if source.num_classes > 5:
-            metrics.append(keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top5"))
-    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=settings.jit,
-                  steps_per_execution=settings.steps_per_execution)
 
 
 def fit(
@@ -448,18 +334,10 @@ def _model(model, source, *, settings, total_steps, depth):
     """Step 3: build a preset (or take the built model), put the in-model preprocessing in
     front of it, and compile it with the recipe's optimizer, schedule and loss."""
     with dtype_policy(settings.policy):
-        if isinstance(model, keras.Model):
-            net = model
-        else:
-            from resnet_lib.models import build_model
-
-            options = dict(settings.model_options)
-            options.setdefault("weight_decay", settings.recipe.weight_decay)
-            options.setdefault("classifier_activation", None)  # logits
-            net = build_model(model, num_classes=source.num_classes, input_shape=source.input_shape, **options)
+        net = build_network(model, source, recipe=settings.recipe, model_options=settings.model_options)
         if settings.in_model:
-            net = _with_augmentation(net, seed=settings.seed, in_model=source.in_model)
-        _compile(net, settings=settings, source=source, total_steps=total_steps, depth=depth)
+            net = with_augmentation(net, seed=settings.seed, in_model=source.in_model)
+        compile_network(net, settings=settings, source=source, total_steps=total_steps, depth=depth)
     # Build the compiled loss and metrics now, on one batch: otherwise the first
     # ``Model.fit`` peeks a batch of its training data to build them, which consumes one
     # pass of a reshuffling tf.data dataset, so a resumed epoch would see another order.
@@ -564,7 +442,7 @@ def _finish(net, run, rows, best_epoch, source, *, settings) -> FinalSummary:
     if best_epoch is not None:
         best_val_error = float(rows[best_epoch - 1]["val_error"])
         if source.test is not None:
-            previous = _read_final(run)
+            previous = read_final(run)
             if previous is not None and (previous.epochs, previous.best_epoch) == (len(rows), best_epoch) \
                     and previous.best_test_error is not None:
                 best_test_error = previous.best_test_error
@@ -587,10 +465,3 @@ def _finish(net, run, rows, best_epoch, source, *, settings) -> FinalSummary:
                 f"at chance ({chance:.0%} for {source.num_classes} classes): the run learned nothing. "
                 "Check the learning rate and the data", ChanceLevelWarning, stacklevel=3)
     return final
-
-
-def _read_final(run) -> FinalSummary | None:
-    try:
-        return FinalSummary.from_dict(json.loads(run.final_json.read_text()))
-    except (OSError, ValueError, TypeError, AttributeError):
-        return None
