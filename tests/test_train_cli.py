@@ -63,6 +63,14 @@ def test_mismatched_restart_exits_2_naming_the_option(tmp_path, capsys):
     assert "learning_rate" not in err and "run_dir" not in err
 
 
+def test_diverging_run_exits_3_naming_the_flag(tmp_path, capsys):
+    from resnet_lib.train.__main__ import main
+
+    assert main([*ARGS, "--run-dir", str(tmp_path / "run"), "--epochs", "1", "--lr", "1e30"]) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Lower the learning rate (--lr)" in err[0], err
+
+
 def test_option_names_spell_configuration_keys_as_flags():
     from resnet_lib.train.__main__ import option_name
 
