@@ -20,9 +20,10 @@ directory (``resnet_lib.train.rundir``).
 
 ``fit`` runs in five steps, one function each: ``_settings`` (the arguments resolved against
 the recipe, and the configuration that config.json records), ``_open_data``
-(``resnet_lib.train.sources``), ``_model`` (build or take the model, compile it with the
-recipe's optimizer and schedule), ``_train`` (the epoch loop above) and ``_finish``
-(final.json, a ``FinalSummary``).
+(``resnet_lib.train.sources``), ``_model`` (build or take the model and compile it with the
+recipe's optimizer and schedule, ``resnet_lib.train.network``), ``_train`` (the epoch loop
+above, after ``_resume`` has reloaded what is committed) and ``_finish`` (final.json, a
+``resnet_lib.train.summary.FinalSummary``).
 
 Training error is the running error over the epoch's mini-batches (training-mode BN, with
 augmentation), which is what the paper's training curves show (Fig. 1, 4, 6).
