@@ -58,7 +58,25 @@ def test_mismatched_restart_exits_2_naming_the_option(tmp_path, capsys):
     capsys.readouterr()
     # 0.05 would be the recipe's own rate at batch 64 (0.1 x 64/128), hence the same run
     assert main([*ARGS, "--run-dir", run_dir, "--epochs", "1", "--lr", "0.02"]) == 2
-    assert "learning_rate" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--lr: saved None, now 0.02" in err and "--run-dir" in err  # the command's own flags
+    assert "learning_rate" not in err and "run_dir" not in err
+
+
+def test_diverging_run_exits_3_naming_the_flag(tmp_path, capsys):
+    from resnet_lib.train.__main__ import main
+
+    assert main([*ARGS, "--run-dir", str(tmp_path / "run"), "--epochs", "1", "--lr", "1e30"]) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Lower the learning rate (--lr)" in err[0], err
+
+
+def test_option_names_spell_configuration_keys_as_flags():
+    from resnet_lib.train.__main__ import option_name
+
+    assert option_name("learning_rate") == "--lr" and option_name("batch_size") == "--batch-size"
+    assert option_name("recipe.base_lr") == "--recipe (base_lr)"
+    assert option_name("runtime.dtype_policy (mixed_precision)") == "--mixed-precision"
 
 
 @pytest.mark.parametrize("argv,option", [(["--model", "vgg16"], "--model"), (["--model", "resnet7"], "--model"),

@@ -2,7 +2,8 @@
 tf.distribute.MirroredStrategy (TensorFlow backend) and keras.distribution.DataParallel (JAX).
 
 Each case runs in a subprocess, because the device count must be fixed before TensorFlow or
-JAX initialises.
+JAX initialises, and trains the same run twice, on two replicas and on one device: the losses
+must agree.
 """
 
 import json
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.one_backend  # each case picks its backend in its own subprocess
@@ -20,13 +22,17 @@ RUN = textwrap.dedent(
     import json, sys
     {setup}
     from resnet_lib.train import fit
-    result = fit("resnet8", "digits", epochs=2, batch_size=64, steps_per_epoch=3, image_size=16,
-                 distribute="all", run_dir=sys.argv[1], tensorboard=False, verbose=0)
-    runtime = json.load(open(sys.argv[1] + "/config.json"))["runtime"]
-    print("RESULT", json.dumps({{"replicas": runtime["replicas"],
-                                "epochs": result.history["epoch"].tolist(),
-                                "iterations": result.history["iteration"].tolist(),
-                                "loss": result.history["loss"].tolist()}}))
+    out = {{}}
+    for distribute in ("all", "off"):  # two replicas, then one device: the same run otherwise
+        root = sys.argv[1] + "/" + distribute
+        result = fit("resnet8", "digits", epochs=2, batch_size=64, steps_per_epoch=3, image_size=16,
+                     distribute=distribute, run_dir=root, tensorboard=False, verbose=0)
+        runtime = json.load(open(root + "/config.json"))["runtime"]
+        out[distribute] = {{"replicas": runtime["replicas"], "epochs": result.history["epoch"].tolist(),
+                           "iterations": result.history["iteration"].tolist(),
+                           "loss": result.history["loss"].tolist(),
+                           "val_loss": result.history["val_loss"].tolist()}}
+    print("RESULT", json.dumps(out))
     """
 )
 
@@ -47,10 +53,19 @@ def _run(tmp_path, *, backend, setup, extra_env=None):
     return json.loads(line[len("RESULT "):])
 
 
+# Per-replica batch statistics (MirroredStrategy: 32 images each, against 64 on one device) and
+# the order of the summed gradients keep the two runs from agreeing exactly. Measured on these
+# 6 steps: TensorFlow 0.4% apart in training and validation loss; JAX the same training loss,
+# validation loss 0.8% apart. A learning rate off by the replica count moves them further.
+TOLERANCE = 0.02
+
+
 def _check(result):
-    assert result["replicas"] == 2
-    assert result["epochs"] == [1, 2] and result["iterations"] == [3, 6]
-    assert all(loss == loss and loss < 10 for loss in result["loss"])  # finite, sane
+    both, one = result["all"], result["off"]
+    assert both["replicas"] == 2 and one["replicas"] == 1
+    assert both["epochs"] == one["epochs"] == [1, 2] and both["iterations"] == one["iterations"] == [3, 6]
+    np.testing.assert_allclose(both["loss"], one["loss"], rtol=TOLERANCE)
+    np.testing.assert_allclose(both["val_loss"], one["val_loss"], rtol=TOLERANCE)
 
 
 @pytest.mark.tensorflow

@@ -4,12 +4,14 @@
 import dataclasses
 import json
 
+import keras
 import numpy as np
 import pytest
 
 from resnet_lib.data.small_images import load_digits
-from resnet_lib.metrics import read_history
+from resnet_lib.metrics import mean_average_precision, read_history, top1_error
 from resnet_lib.train import ConfigMismatchError, TrainingDivergedError, fit
+from resnet_lib.train.sources import load_source
 from run_states import interrupt_after
 
 SMALL = dict(batch_size=64, image_size=16, tensorboard=False, verbose=0)
@@ -35,8 +37,11 @@ def test_resnet_learns_digits_well_above_chance(tmp_path):
 
 def test_changed_configuration_is_refused(tmp_path):
     fit("resnet8", "digits", epochs=1, steps_per_epoch=2, run_dir=tmp_path, **SMALL)
-    with pytest.raises(ConfigMismatchError, match="seed: saved 0, now 3"):
+    with pytest.raises(ConfigMismatchError, match="seed: saved 0, now 3") as info:
         fit("resnet8", "digits", epochs=1, steps_per_epoch=2, seed=3, run_dir=tmp_path, **SMALL)
+    # raised from Python, the message names Python arguments, not the command line's flags
+    assert "run_dir" in str(info.value) and "--" not in str(info.value)
+    assert info.value.differences == {"seed": (0, 3)}
 
 
 def test_nan_loss_stops_with_epoch_and_step(tmp_path):
@@ -56,15 +61,28 @@ def test_huge_learning_rate_diverges_with_a_clear_message(tmp_path):
 
 @pytest.mark.tensorflow
 @pytest.mark.parametrize("label_mode", ["multi", "single"])
-def test_synthetic_voc_trains_and_reports_map(tmp_path, label_mode):
+def test_synthetic_voc_reports_what_the_saved_model_scores(tmp_path, label_mode):
+    # the recorded validation mAP (or error) must equal one computed here, independently of
+    # fit's evaluation, from the saved checkpoint's predictions on the same validation split
     result = fit("resnet8", "synthetic-voc", recipe="voc", epochs=1, batch_size=16, image_size=32,
                  label_mode=label_mode, data_dir=tmp_path / "data", run_dir=tmp_path / "run",
                  tensorboard=False, verbose=0)
     history = read_history(tmp_path / "run")
     assert history["epoch"].tolist() == [1]
+    saved = keras.saving.load_model(tmp_path / "run" / "checkpoints" / "epoch_0001.keras")
+    source = load_source("synthetic-voc", batch_size=16, seed=0, image_size=32, data_dir=tmp_path / "data",
+                         label_mode=label_mode, one_hot=label_mode == "single")
+    batches = [tuple(np.asarray(t) for t in batch) for batch in source.val()]
+    scores = np.concatenate([np.asarray(saved(b[0], training=False)) for b in batches])
+    labels = np.concatenate([b[1] for b in batches])
     if label_mode == "multi":
-        assert 0 <= history["val_mAP"][0] <= 1 and history["val_error"][0] == pytest.approx(1 - history["val_mAP"][0])
-    assert "best_test_error" in result.final
+        difficult = np.concatenate([b[2] for b in batches]) == 0
+        expected, _ = mean_average_precision(labels, scores, difficult=difficult)
+        assert history["val_mAP"][0] == pytest.approx(expected, abs=1e-5)
+        assert history["val_error"][0] == pytest.approx(1 - expected, abs=1e-5)
+    else:
+        assert history["val_error"][0] == pytest.approx(top1_error(labels.argmax(-1), scores), abs=1e-6)
+    assert "best_test_error" in result.final.to_dict()
 
 
 def test_tensorboard_logs_are_written(tmp_path):

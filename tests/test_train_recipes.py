@@ -85,3 +85,15 @@ def test_unknown_recipe_names_the_choices():
         get_recipe("sgd-please")
     assert get_recipe(RECIPES["seed"]) is RECIPES["seed"]
     assert isinstance(RECIPES["voc"], Recipe)
+
+
+def test_warm_up_is_the_recipes_depth_rule_unless_told():
+    recipe = get_recipe("paper-cifar")
+    assert recipe.warms_up(depth=110) and recipe.warms_up(depth=1202)
+    assert not recipe.warms_up(depth=56) and not recipe.warms_up(depth=None)
+    assert recipe.warms_up(depth=20, warmup=True) and not recipe.warms_up(depth=110, warmup=False)
+    assert recipe.schedule_for(64_000, batch_size=128, depth=20, warmup=True).warmup_steps == 400
+    assert recipe.schedule_for(64_000, batch_size=128, depth=110, warmup=False).warmup_steps == 0
+    assert get_recipe("voc").warms_up()  # no depth rule: every net warms up
+    with pytest.raises(ValueError, match="no warm-up"):
+        get_recipe("seed").warms_up(warmup=True)

@@ -221,3 +221,12 @@ def test_learning_rate_is_scaled_to_the_batch_actually_used(tmp_path):
     n = result.history["iteration"][0]
     assert n == 1
     assert result.history["lr"][0] == pytest.approx(0.1 * 1257 / 128, rel=0.01)
+
+
+def test_a_run_written_before_newer_config_keys_still_resumes(copy, finished):
+    # config.json of an older version: no "warmup" key, and label_mode recorded for digits too
+    saved = json.loads((copy / "config.json").read_text())
+    del saved["config"]["warmup"]
+    saved["config"]["label_mode"] = "multi"
+    (copy / "config.json").write_text(json.dumps(saved))
+    assert run(copy).final == finished[1].final

@@ -5,6 +5,11 @@ package runs them on any resnet_lib model and dataset:
 
 - ``recipes``: "paper-cifar", "voc", "seed" as ``Recipe`` data, schedules scaled to the run.
 - ``fit``: the per-epoch loop around ``keras.Model.fit`` with checkpoints and resume.
+- ``arguments``: fit's arguments checked before anything is written; a model's depth.
+- ``network``: the model a run trains, built or given, compiled with the recipe.
+- ``evaluation``: single-label error and multi-label VOC mAP (``evaluate_multilabel``).
+- ``resume``: reloading the last committed epoch, and the best record kept in step.
+- ``summary``: final.json as ``FinalSummary``.
 - ``rundir``: the run directory's files, written atomically, locked, checked on resume.
 - ``runtime``: precision policy, XLA, MirroredStrategy / DataParallel.
 - ``sources``: resnet_lib.data datasets behind one interface.
@@ -12,21 +17,26 @@ package runs them on any resnet_lib model and dataset:
 Command line: ``python -m resnet_lib.train --model resnet20 --data digits --epochs 4 --run-dir DIR``.
 """
 
-from resnet_lib.train.fit import ChanceLevelWarning, FitArgumentError, FitResult, TrainingDivergedError, fit
+from resnet_lib.train.evaluation import MultiLabelEvaluation, evaluate_multilabel
+from resnet_lib.train.fit import (ChanceLevelWarning, FinalSummary, FitArgumentError, FitResult,
+                                  TrainingDivergedError, fit)
 from resnet_lib.train.recipes import RECIPES, Recipe, get_recipe
 from resnet_lib.train.rundir import ConfigMismatchError, RunDir, RunDirBusyError, RunDirError
 
 __all__ = [
     "ChanceLevelWarning",
     "ConfigMismatchError",
+    "FinalSummary",
     "FitArgumentError",
     "FitResult",
+    "MultiLabelEvaluation",
     "RECIPES",
     "Recipe",
     "RunDir",
     "RunDirBusyError",
     "RunDirError",
     "TrainingDivergedError",
+    "evaluate_multilabel",
     "fit",
     "get_recipe",
 ]

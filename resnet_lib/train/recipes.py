@@ -8,13 +8,16 @@
   lr 0.025 brought it to 0.0% (benchmarks/degradation_digits.md). ResNet-110 (and deeper) first
   warms up at lr 0.01 "until the training error is below 80% (about 400 iterations)"; here the
   warm-up is the iteration count, 400/64k of the run (at least one step), so that it is part
-  of the schedule and survives a resume.
+  of the schedule and survives a resume. Which nets warm up is ``Recipe.warmup_min_depth``
+  (110), applied to the model's depth however it is given (``fit`` reads it from a preset
+  name or counts a built model's weighted layers, ``resnet_lib.train.arguments.model_depth``);
+  ``fit(warmup=True / False)`` overrides the rule (``Recipe.warms_up``).
 - ``"voc"``: a from-scratch recipe for Pascal VOC (no paper gives one): SGD with Nesterov
   momentum, lr 0.1 per 256 images with linear warm-up over 5% of the run, then cosine decay to
   zero (Goyal et al. 2017; Loshchilov and Hutter 2017); weight decay 1e-4; label smoothing 0.1
   when each image has a single label (Szegedy et al. 2016).
-- ``"seed"``: the source blog's recipe, kept to replicate its underfitting: Adam at Keras'
-  default lr 1e-3, no schedule, no weight decay, batch 32, 60 epochs.
+- ``"seed"``: the recipe of the blog post the book starts from, kept to replicate its
+  underfitting: Adam at Keras' default lr 1e-3, no schedule, no weight decay, batch 32, 60 epochs.
 
 Weight decay as the paper means it
 ----------------------------------
@@ -119,7 +122,7 @@ class Recipe:
     factor: float = 0.1
     warmup_lr: float | None = None  # for "step": constant lr before warmup_fraction of the run
     warmup_fraction: float = 0.0  # for "step" and "cosine": share of the run spent warming up
-    warmup_min_depth: int | None = None  # for "step": warm up only nets at least this deep
+    warmup_min_depth: int | None = None  # warm up only nets at least this deep (None: every net)
     label_smoothing: float = 0.0  # single-label only
     lr_scaling: str = "none"  # "linear": base_lr * batch_size / lr_batch (Goyal et al. 2017)
     lr_batch: int = 256  # the batch size that base_lr is quoted for, when lr_scaling="linear"
@@ -132,24 +135,36 @@ class Recipe:
             return self.base_lr * batch_size / self.lr_batch
         return self.base_lr
 
-    def warmup_steps(self, total_steps: int, *, depth: int | None = None) -> int:
-        """Warm-up iterations for a run of ``total_steps``; 0 when the recipe has none."""
+    def warms_up(self, *, depth: int | None = None, warmup: bool | None = None) -> bool:
+        """Whether a run warms up: ``warmup`` when given (True needs a recipe with a warm-up),
+        else the recipe's rule: always, or, with ``warmup_min_depth``, for nets at least that
+        deep (ResNet-110 and deeper in "paper-cifar"; ``depth`` None is not deep enough)."""
         if self.warmup_fraction <= 0:
-            return 0
-        if self.warmup_min_depth is not None and (depth is None or depth < self.warmup_min_depth):
+            if warmup:
+                raise ValueError(f"recipe {self.name!r} has no warm-up (warmup_fraction is 0); warmup=True "
+                                 "cannot apply")
+            return False
+        if warmup is not None:
+            return bool(warmup)
+        return self.warmup_min_depth is None or (depth is not None and depth >= self.warmup_min_depth)
+
+    def warmup_steps(self, total_steps: int, *, depth: int | None = None, warmup: bool | None = None) -> int:
+        """Warm-up iterations for a run of ``total_steps`` (``warms_up``); 0 without one."""
+        if not self.warms_up(depth=depth, warmup=warmup):
             return 0
         return max(1, round(self.warmup_fraction * total_steps))
 
     def schedule_for(self, total_steps: int, *, batch_size: int, depth: int | None = None,
-                     learning_rate: float | None = None):
+                     learning_rate: float | None = None, warmup: bool | None = None):
         """The learning rate (a float or a LearningRateSchedule) for a run of ``total_steps``.
 
-        ``learning_rate`` overrides the recipe's peak rate (for experiments and tests).
+        ``learning_rate`` overrides the recipe's peak rate (for experiments and tests);
+        ``depth`` and ``warmup`` decide the warm-up (``warms_up``).
         """
         if total_steps < 1:
             raise ValueError(f"recipe {self.name!r}: total_steps={total_steps} must be >= 1")
         lr = self.learning_rate(batch_size) if learning_rate is None else float(learning_rate)
-        warmup = self.warmup_steps(total_steps, depth=depth)
+        warmup = self.warmup_steps(total_steps, depth=depth, warmup=warmup)
         if self.schedule == "constant":
             return lr
         if self.schedule == "step":
@@ -164,9 +179,11 @@ class Recipe:
         raise ValueError(f"recipe {self.name!r}: schedule={self.schedule!r}; expected step, cosine or constant")
 
     def make_optimizer(self, total_steps: int, *, batch_size: int, depth: int | None = None,
-                       learning_rate: float | None = None) -> keras.optimizers.Optimizer:
+                       learning_rate: float | None = None, warmup: bool | None = None
+                       ) -> keras.optimizers.Optimizer:
         """A fresh optimizer with this recipe's schedule; weight decay is *not* set here."""
-        lr = self.schedule_for(total_steps, batch_size=batch_size, depth=depth, learning_rate=learning_rate)
+        lr = self.schedule_for(total_steps, batch_size=batch_size, depth=depth, learning_rate=learning_rate,
+                               warmup=warmup)
         if self.optimizer == "sgd":
             return keras.optimizers.SGD(learning_rate=lr, momentum=self.momentum, nesterov=self.nesterov)
         if self.optimizer == "adam":

@@ -37,6 +37,9 @@ __all__ = ["RunDir", "ConfigMismatchError", "RunDirError", "RunDirBusyError", "c
 
 # Keys of config.json that describe a run in words only; they never make two runs differ.
 PROSE_KEYS = ("recipe.description",)
+# Keys that config.json gained later, with the value a run written before them had.
+ADDED_KEYS = {"warmup": None}
+VOC_DATA = ("voc2012", "synthetic-voc")  # the data a ``label_mode`` applies to
 # Runtime settings that change the numbers a run produces: a resume must keep them.
 PINNED_RUNTIME = {"dtype_policy": "mixed_precision", "jit_compile": "jit"}
 SAFETY_MARGIN = 1 << 20  # bytes beyond a file's estimated size that must be free before writing it
@@ -47,13 +50,14 @@ _HELD: dict[str, int] = {}  # realpath of a run root -> fd of its .lock, for thi
 class ConfigMismatchError(ValueError):
     """The run directory holds a run with a different configuration.
 
-    ``differences`` maps each differing key (``"recipe.base_lr"`` for nested ones) to
-    ``(saved, now)``.
+    ``differences`` maps each differing key (``fit``'s argument names, ``"recipe.base_lr"`` for
+    nested ones) to ``(saved, now)``; ``config_path`` is the config.json compared with.
     """
 
-    def __init__(self, message, differences=None):
+    def __init__(self, message, differences=None, config_path=None):
         super().__init__(message)
         self.differences = dict(differences or {})
+        self.config_path = config_path
 
 
 class RunDirError(RuntimeError):
@@ -115,11 +119,17 @@ def _flatten(config: dict, prefix: str = "") -> dict:
 
 def comparable_config(config: dict) -> dict:
     """``config`` as compared on resume: nested keys flattened (``recipe.base_lr``), prose
-    (``recipe.description``) left out, a preset name in lower case, and a ``learning_rate``
-    equal to the recipe's default for the batch size recorded as ``None`` (the default)."""
+    (``recipe.description``) left out, keys added later (``ADDED_KEYS``) at the value older
+    runs had, ``label_mode`` only for VOC data, a preset name in lower case, and a
+    ``learning_rate`` equal to the recipe's default for the batch size recorded as ``None``
+    (the default)."""
     flat = _flatten(json.loads(json.dumps(config)))
     for key in PROSE_KEYS:
         flat.pop(key, None)
+    for key, value in ADDED_KEYS.items():
+        flat.setdefault(key, value)
+    if flat.get("data") not in VOC_DATA:
+        flat.pop("label_mode", None)
     model = flat.get("model")
     if isinstance(model, str) and not model.startswith("<"):
         flat["model"] = model.strip().lower()
@@ -255,7 +265,8 @@ class RunDir:
                 detail = "; ".join(f"{k}: saved {a!r}, now {b!r}" for k, (a, b) in diff.items())
                 raise ConfigMismatchError(
                     f"{self.config_path} was written by a run with a different configuration "
-                    f"({detail}). Resume with the same options, or use a new --run-dir.", diff)
+                    f"({detail}). Resume with the same arguments, or pass another run_dir.", diff,
+                    self.config_path)
         atomic_write_text(self.config_path, json.dumps({"config": normalized, "runtime": runtime}, indent=2) + "\n")
 
     # ------------------------------------------------------------------ history
