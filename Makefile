@@ -8,6 +8,8 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
+# --no-compile: Python compiles what it imports, when it first imports it (measured: the JAX
+# environment in 26 s instead of 60 s)
 # Keras + JAX, no TensorFlow: proves that training on small images needs no TensorFlow
 NOTF_VENV  := .venv-jax
 NOTF_STAMP := $(NOTF_VENV)/.installed-jax
@@ -26,13 +28,13 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10+ is needed, found " + sys.version' 
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet --no-compile -e ".[dev]"
 	touch $(STAMP)
 
 $(NOTF_STAMP): pyproject.toml
 	test -x $(NOTF_VENV)/bin/python || $(PYTHON) -m venv $(NOTF_VENV)
 	$(NOTF_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(NOTF_VENV)/bin/python -m pip install --quiet -e ".[jax,test]"
+	$(NOTF_VENV)/bin/python -m pip install --quiet --no-compile -e ".[jax,test]"
 	touch $(NOTF_STAMP)
 
 envs:

@@ -8,6 +8,8 @@ from resnet_lib.book import small_image_data, small_image_input_shape
 from resnet_lib.book.lesions import labelled_lesion_study
 from resnet_lib.book.voc import training_voc_root
 
+pytestmark = pytest.mark.one_backend  # backend-independent: the TensorFlow pass runs it
+
 
 @pytest.mark.one_backend
 def test_small_image_data_and_shape_follow_the_profile():

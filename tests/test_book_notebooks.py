@@ -16,6 +16,8 @@ import pytest
 
 from resnet_lib.book import COLAB_MARKER, colab_badge, colab_install_source, repository_url
 
+pytestmark = pytest.mark.one_backend  # backend-independent: the TensorFlow pass runs it
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))

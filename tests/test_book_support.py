@@ -146,12 +146,11 @@ def test_markdown_table():
 
 
 def test_explorer_renders_static_view_and_widget(capsys):
+    ipywidgets = pytest.importorskip("ipywidgets", reason="ipywidgets is the book extra's")
     seen = []
     box = book.explorer(lambda depth, kind: seen.append((depth, kind)),
                         static=lambda: print("STATIC"), depth=(18, 152, 1), kind=["basic", "bottleneck"])
     assert "STATIC" in capsys.readouterr().out
-    import ipywidgets
-
     assert isinstance(box, ipywidgets.VBox)
     slider, dropdown = box.children[0].children
     assert isinstance(slider, ipywidgets.IntSlider) and isinstance(dropdown, ipywidgets.Dropdown)

@@ -8,6 +8,8 @@ from resnet_lib.complexity import PAPER_FLOPS, layer_multiply_adds, multiply_add
 from resnet_lib.models import cifar_resnet, imagenet_resnet
 from resnet_lib.reference import EXACT_V1_MULTIPLY_ADDS, TABLE1, TORCHVISION_GFLOPS
 
+pytestmark = pytest.mark.one_backend  # backend-independent: the TensorFlow pass runs it
+
 
 @pytest.fixture(scope="module")
 def columns():

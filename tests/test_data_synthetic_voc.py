@@ -10,6 +10,8 @@ from resnet_lib.data.voc.synthetic import CLASS_STYLES, make_synthetic_voc, shap
 from resnet_lib.data.voc import VOC_CLASSES, read_split
 from resnet_lib.data.voc.stats import split_statistics
 
+pytestmark = pytest.mark.one_backend  # backend-independent: the TensorFlow pass runs it
+
 
 def test_tree_layout_and_contents(tmp_path):
     voc = make_synthetic_voc(tmp_path, num_images=40, seed=1, image_size=64)

@@ -14,6 +14,8 @@ from resnet_lib.data.voc import (
 )
 from resnet_lib.data.voc.annotations import VOCObject, VOCRecord
 
+pytestmark = pytest.mark.one_backend  # backend-independent: the TensorFlow pass runs it
+
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory):

@@ -1,9 +1,12 @@
 """split_statistics against counts worked out by hand."""
 
 import numpy as np
+import pytest
 
 from resnet_lib.data.voc.annotations import VOCObject, VOCRecord
 from resnet_lib.data.voc.stats import split_statistics
+
+pytestmark = pytest.mark.one_backend  # backend-independent: the TensorFlow pass runs it
 
 
 def _rec(i, *objects, size=(100, 50)):

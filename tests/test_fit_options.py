@@ -17,6 +17,8 @@ from resnet_lib.models import cifar_resnet, imagenet_resnet
 from resnet_lib.train import FinalSummary, TrainingDivergedError, fit, get_recipe
 from resnet_lib.train.arguments import FitArgumentError, check_arguments, model_depth
 
+pytestmark = pytest.mark.one_backend  # backend-independent: the TensorFlow pass runs it
+
 fit_module = importlib.import_module("resnet_lib.train.fit")  # the module, not the function
 
 SMALL = dict(batch_size=32, image_size=16, tensorboard=False, verbose=0)

@@ -16,6 +16,8 @@ import keras
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.one_backend  # backend-independent: the TensorFlow pass runs it
+
 USER = "resnet_lib.analysis.lesion"
 
 

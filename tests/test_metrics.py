@@ -6,6 +6,8 @@ from sklearn.metrics import average_precision_score, top_k_accuracy_score
 
 from resnet_lib import metrics
 
+pytestmark = pytest.mark.one_backend  # backend-independent: the TensorFlow pass runs it
+
 
 def test_top_k_error_matches_sklearn():
     rng = np.random.default_rng(0)

@@ -13,6 +13,8 @@ from resnet_lib.analysis.paths import path_length_distribution
 from resnet_lib.analysis.responses import LayerResponses
 from resnet_lib.complexity import Table1Column
 
+pytestmark = pytest.mark.one_backend  # backend-independent: the TensorFlow pass runs it
+
 
 def _renders(figure):
     assert isinstance(figure, Figure)

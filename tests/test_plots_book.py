@@ -7,6 +7,8 @@ import pytest
 
 from resnet_lib.plots import cost_time_figure, per_class_ap_figure, stage_costs_figure, voc_statistics_figure
 
+pytestmark = pytest.mark.one_backend  # backend-independent: the TensorFlow pass runs it
+
 
 def _heights(axis):
     return [patch.get_height() for patch in axis.patches]

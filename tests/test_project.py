@@ -2,6 +2,10 @@
 
 import pathlib
 
+import pytest
+
+pytestmark = pytest.mark.one_backend  # backend-independent: the TensorFlow pass runs it
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10

@@ -13,6 +13,8 @@ from resnet_lib import reference
 from resnet_lib.book.benchmarks import benchmark_runs, gpu_training_rates, pipeline_rates, rate_range
 from resnet_lib.book.sources import SOURCES_PAGE, format_value, sources_markdown
 
+pytestmark = pytest.mark.one_backend  # backend-independent: the TensorFlow pass runs it
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 
