@@ -53,3 +53,7 @@ def test_iterable_of_batches_gives_the_same_std(randomize_batchnorm):
     whole = response_std(model, x)
     batched = response_std(model, [(x[:5], y[:5]), (x[5:], y[5:])])
     np.testing.assert_allclose(batched.std, whole.std, rtol=1e-5)
+    assert whole.model_name == model.name
+    labelled = response_std(model, x, label="plain-8")
+    assert labelled.model_name == "plain-8" and model.name != "plain-8"  # the model keeps its name
+    np.testing.assert_array_equal(labelled.std, whole.std)

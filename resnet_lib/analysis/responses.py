@@ -75,6 +75,7 @@ def response_std(
     include_stem: bool = True,
     per_channel: bool = False,
     batch_size: int = 128,
+    label: str | None = None,
 ) -> LayerResponses:
     """The standard deviation of each layer's response on ``data``.
 
@@ -88,6 +89,8 @@ def response_std(
             (images, positions and channels together); ``True`` takes the std of each channel
             over images and positions, then averages the channels.
         batch_size: images per forward pass when ``data`` is an array.
+        label: the name the result carries (``LayerResponses.model_name``, the figures'
+            legend); default ``model.name``.
     """
     names = list(layers) if layers is not None else response_layer_names(
         model, include_stem=include_stem
@@ -115,4 +118,4 @@ def response_std(
             entries = n * s.shape[0]
             variance = s2.sum() / entries - (s.sum() / entries) ** 2
             std.append(np.sqrt(max(variance, 0.0)))
-    return LayerResponses(model.name, tuple(names), np.array(std))
+    return LayerResponses(model.name if label is None else label, tuple(names), np.array(std))
