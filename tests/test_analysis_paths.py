@@ -8,6 +8,8 @@ import pytest
 
 from resnet_lib.analysis.paths import effective_path_distribution, path_length_distribution
 
+pytestmark = pytest.mark.one_backend  # path counting: NumPy, no model
+
 
 @pytest.mark.parametrize("n", [0, 1, 3, 9, 54, 600])
 def test_counts_sum_to_two_to_the_n_with_mean_half_n(n):

@@ -30,18 +30,21 @@ KERAS_APPLICATIONS = {d: n for d, n in KERAS_APPLICATIONS_PARAMS.value.items() i
 CIFAR_OPTION_A = {d: n for d, n in CIFAR_OPTION_A_PARAMS.value.items() if d <= 110}  # 1202 is slow to build
 
 
+@pytest.mark.one_backend  # structure and counts, not numerics
 @pytest.mark.parametrize("depth", sorted(TORCHVISION))
 def test_trainable_parameters_equal_torchvision(depth):
     model = imagenet_resnet(depth, stride_at="3x3")
     assert trainable_count(model) == TORCHVISION[depth]
 
 
+@pytest.mark.one_backend  # structure and counts, not numerics
 @pytest.mark.parametrize("depth", sorted(KERAS_APPLICATIONS))
 def test_total_parameters_equal_keras_applications(depth):
     model = imagenet_resnet(depth, use_bias=True)
     assert model.count_params() == KERAS_APPLICATIONS[depth]
 
 
+@pytest.mark.one_backend  # structure and counts, not numerics
 def test_resnet50_with_20_classes_matches_the_seed_count():
     # the blog's ResNet-50 and keras.applications.ResNet50(classes=20) have the same weights
     cited = SEED_PARAMS.value["ResNet-50"]
@@ -82,6 +85,7 @@ def test_keras_applications_weights_transfer_by_name_and_give_the_same_features(
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
 
 
+@pytest.mark.one_backend  # structure and counts, not numerics
 @pytest.mark.parametrize("depth", sorted(CIFAR_OPTION_A))
 def test_cifar_option_a_and_plain_counts(depth):
     assert trainable_count(cifar_resnet(depth)) == CIFAR_OPTION_A[depth]
@@ -92,6 +96,7 @@ def _projection_weights(c_in, c_out):
     return c_in * c_out + 2 * c_out  # 1x1 kernel + BN gamma and beta
 
 
+@pytest.mark.one_backend  # structure and counts, not numerics
 @pytest.mark.parametrize("depth", [20, 32])
 def test_options_b_and_c_add_exactly_the_projection_weights(depth):
     n = (depth - 2) // 6
@@ -105,6 +110,7 @@ def test_options_b_and_c_add_exactly_the_projection_weights(depth):
     assert trainable_count(cifar_resnet(depth, shortcut="C")) == base + c_extra
 
 
+@pytest.mark.one_backend  # structure and counts, not numerics
 def test_layer_names_follow_keras_applications():
     model = imagenet_resnet(50, input_shape=(64, 64, 3))
     names = {layer.name for layer in model.layers}
@@ -120,6 +126,7 @@ def _inbound(model, name):
     return [t._keras_history.operation.name for t in node.input_tensors]
 
 
+@pytest.mark.one_backend  # structure and counts, not numerics
 def test_post_activation_order_and_addition_before_the_last_relu():
     model = imagenet_resnet(18, input_shape=(64, 64, 3))
     assert _inbound(model, "conv2_block1_1_bn") == ["conv2_block1_1_conv"]
@@ -131,6 +138,7 @@ def test_post_activation_order_and_addition_before_the_last_relu():
     assert model.get_layer("conv2_block1_1_conv").use_bias is False
 
 
+@pytest.mark.one_backend  # structure and counts, not numerics
 def test_plain_nets_have_the_same_layers_and_no_shortcuts():
     plain = cifar_resnet(20, residual=False)
     residual = cifar_resnet(20)
@@ -141,6 +149,7 @@ def test_plain_nets_have_the_same_layers_and_no_shortcuts():
     assert _inbound(plain, "conv2_block1_out") == ["conv2_block1_2_bn"]
 
 
+@pytest.mark.one_backend  # structure and counts, not numerics
 @pytest.mark.parametrize("stride_at, strided", [("1x1", "conv3_block1_1_conv"), ("3x3", "conv3_block1_2_conv")])
 def test_stride_at_moves_the_downsampling(stride_at, strided):
     model = imagenet_resnet(50, input_shape=(64, 64, 3), stride_at=stride_at)
@@ -159,6 +168,7 @@ def test_zero_pad_shortcut_subsamples_and_pads_with_zeros():
     np.testing.assert_array_equal(y[..., 3:], 0)
 
 
+@pytest.mark.one_backend  # structure and counts, not numerics
 def test_option_a_uses_the_registered_layer_not_lambda():
     model = cifar_resnet(20)
     kinds = {type(layer).__name__ for layer in model.layers}
@@ -180,6 +190,7 @@ def test_zero_init_residual_zeroes_only_the_last_bn_of_each_branch():
     np.testing.assert_allclose(a, b, atol=1e-6)
 
 
+@pytest.mark.one_backend  # structure and counts, not numerics
 def test_preact_block_structure():
     model = cifar_resnet(20, preact=True)
     names = {layer.name for layer in model.layers}
@@ -197,6 +208,7 @@ def test_any_input_of_32_or_more(shape, spatial):
     assert features.output.shape[1:] == (*spatial, 512)
 
 
+@pytest.mark.one_backend  # structure and counts, not numerics
 @pytest.mark.parametrize(
     "build, received, allowed",
     [
@@ -216,6 +228,7 @@ def test_invalid_arguments_name_what_was_received_and_allowed(build, received, a
     assert received in str(info.value) and allowed in str(info.value)
 
 
+@pytest.mark.one_backend  # structure and counts, not numerics
 def test_presets():
     assert parse_preset("plain56") == ("cifar", False, 56)
     assert parse_preset("resnet50") == ("imagenet", True, 50)
@@ -266,6 +279,7 @@ def test_resnet20_overfits_a_small_batch():
     assert end < 0.1 * start, (start, end)
 
 
+@pytest.mark.one_backend  # structure and counts, not numerics
 @pytest.mark.parametrize(
     "kwargs, wrong",
     [
