@@ -8,12 +8,11 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
-# --no-compile: Python compiles what it imports, when it first imports it (measured: the JAX
-# environment in 26 s instead of 60 s)
 # Keras + JAX, no TensorFlow: proves that training on small images needs no TensorFlow
 NOTF_VENV  := .venv-jax
 NOTF_STAMP := $(NOTF_VENV)/.installed-jax
-# pytest-xdist workers (CI has 2 cores); a notebook's cells stay on one worker (loadscope)
+# pytest-xdist workers (CI has 2 cores): unit tests are shared out as workers free up
+# (worksteal); nbval keeps each notebook's cells on one worker (loadscope)
 WORKERS ?= 2
 XDIST   := -n $(WORKERS) --dist worksteal
 export TF_CPP_MIN_LOG_LEVEL ?= 2
@@ -24,6 +23,8 @@ export MPLBACKEND := Agg
 
 env: $(STAMP)
 
+# pip install --no-compile: Python compiles what it imports, when it first imports it
+# (measured: the JAX environment in 26 s instead of 60 s)
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10+ is needed, found " + sys.version' 
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
