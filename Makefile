@@ -65,7 +65,10 @@ nbval: $(STAMP)
 test: unit nbval
 
 book: $(STAMP)
-	RESNET_BOOK_PROFILE=cpu $(VENV)/bin/jupyter-book build book --warningiserror --keep-going
+	# RESNET_BOOK_STATIC: progress is printed as one line per loop (a widget would be blank on the page)
+	RESNET_BOOK_STATIC=1 RESNET_BOOK_PROFILE=cpu $(VENV)/bin/jupyter-book build book --warningiserror --keep-going
+	# the pages as a reader meets them: no stderr, one widget each with its static view, sizes that fit
+	$(PY) scripts/check_book_html.py book/_build/html
 	@echo "The book is in book/_build/html/index.html"
 
 clean:

@@ -29,6 +29,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 __all__ = [
+    "PAGE_WIDTH",
+    "FIGURE_WIDTH",
     "training_curves",
     "table1_figure",
     "lesion_figure",
@@ -42,6 +44,12 @@ __all__ = [
     "per_class_ap_figure",
 ]
 
+# Every figure fits the book's text column: at ``show_figure``'s 100 dpi, 6.8 inches are 680 px,
+# so a figure is shown at its own size, never shrunk (labels stay readable). Panels that would
+# not fit side by side are stacked; legends sit below the axes, not over the curves.
+PAGE_WIDTH = 6.8
+FIGURE_WIDTH = PAGE_WIDTH - 0.2  # show_figure's tight bounding box pads 0.1 inch on each side
+
 # Keys tried, in order, for each curve. Errors and accuracies are fractions in [0, 1].
 TRAIN_KEYS = (("train_error", False), ("error", False), ("accuracy", True))
 TEST_KEYS = (
@@ -50,6 +58,13 @@ TEST_KEYS = (
     ("test_accuracy", True),
     ("val_accuracy", True),
 )
+
+
+def _legend_below(figure, handles, labels, **options):
+    """One legend under the axes, in as many columns as fit the page (about 6 px per character)."""
+    widest = max(len(label) for label in labels) * 6.0 + 45  # text plus the line sample, in px
+    ncols = max(1, min(len(labels), int(100 * FIGURE_WIDTH // widest)))
+    return figure.legend(handles, labels, loc="outside lower center", ncols=ncols, fontsize="small", **options)
 
 
 def _error_percent(history, keys, label, argument):
@@ -90,7 +105,7 @@ def training_curves(
     """
     if not runs:
         raise ValueError("runs: expected at least one {label: history}, got none.")
-    figure = Figure(figsize=(10, 4) if split else (6, 4.5), layout="constrained")
+    figure = Figure(figsize=(FIGURE_WIDTH, 3.9) if split else (FIGURE_WIDTH, 4.6), layout="constrained")
     axes = figure.subplots(1, 2, sharey=True) if split else [figure.subplots()]
     colors = [f"C{i}" for i in range(10)]
     for i, (label, history) in enumerate(runs.items()):
@@ -114,11 +129,18 @@ def training_curves(
             )
     for axis in axes:
         axis.set_xlabel("iter. (1e4)" if iterations_per_epoch else "epoch")
+        if not iterations_per_epoch:  # epochs are whole numbers
+            axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         if ylim is not None:
             axis.set_ylim(*ylim)
         axis.grid(alpha=0.3)
-        if axis.get_legend_handles_labels()[0]:
-            axis.legend(fontsize="small")
+    # one legend, below the axes, so that it never covers a curve (Fig. 6's legend sits outside)
+    handles, labels = axes[0].get_legend_handles_labels()
+    if not split and handles:
+        _legend_below(figure, handles, labels)
+    elif handles:
+        _legend_below(figure, handles, labels, title="bold: training error; dashed: test error",
+                      title_fontsize="small")
     axes[0].set_ylabel("error (%)")
     if split:
         axes[0].set_title("training error")
@@ -137,27 +159,34 @@ def table1_figure(columns: Sequence) -> Figure:
     if not columns:
         raise ValueError("columns: expected the list returned by complexity.table1(), got none.")
     stages = list(columns[0].stage_output_sizes)
-    header = ["layer name", "output size"] + [f"{c.depth}-layer" for c in columns]
+    header = ["layer name", "output\nsize"] + [f"{c.depth}-layer" for c in columns]
+
+    def wrap(text):  # short lines, so that five depth columns fit the page
+        return text.replace("; ", "\n").replace(", stride", ",\nstride")
+
     rows = []
     for stage in stages:
         size = "x".join(str(s) for s in columns[0].stage_output_sizes[stage])
-        cells = [c.stage_layers[stage].replace("; ", "\n") for c in columns]
-        rows.append([stage, size] + cells)
-    rows.append(["", "1x1", *["average pool,\n1000-d fc, softmax"] * len(columns)])
-    rows.append(["FLOPs (this code)", ""] + [f"{c.multiply_adds / 1e9:.2f}e9" for c in columns])
-    rows.append(["FLOPs (paper)", ""] + [f"{c.paper_flops / 1e9:.1f}e9" for c in columns])
+        rows.append([stage, size] + [wrap(c.stage_layers[stage]) for c in columns])
+    rows.append(["", "1x1", *["average pool,\n1000-d fc,\nsoftmax"] * len(columns)])
+    rows.append(["FLOPs\n(this code)", ""] + [f"{c.multiply_adds / 1e9:.2f}e9" for c in columns])
+    rows.append(["FLOPs\n(paper)", ""] + [f"{c.paper_flops / 1e9:.1f}e9" for c in columns])
     rows.append(["parameters", ""] + [f"{c.parameters / 1e6:.1f}M" for c in columns])
 
-    lines = [max(cell.count("\n") + 1 for cell in row) for row in rows]
-    figure = Figure(figsize=(2.2 + 2.3 * len(columns), 0.5 + 0.28 * (sum(lines) + 1)))
-    axis = figure.subplots()
+    lines = [max(cell.count("\n") + 1 for cell in row) for row in [header] + rows]
+    width = min(FIGURE_WIDTH, 1.5 + 1.0 * len(columns))
+    figure = Figure(figsize=(width, 0.2 + 0.17 * sum(lines)))
+    axis = figure.add_axes((0, 0, 1, 1))  # the table fills the figure
     axis.axis("off")
-    table = axis.table(cellText=rows, colLabels=header, loc="center", cellLoc="center")
+    first = (0.15, 0.11)  # "layer name" and "output size", as fractions of the width
+    depth_width = (1 - sum(first)) / len(columns)
+    table = axis.table(cellText=rows, colLabels=header, cellLoc="center", bbox=[0, 0, 1, 1],
+                       colWidths=[*first, *[depth_width] * len(columns)])
     table.auto_set_font_size(False)
-    table.set_fontsize(8)
-    unit = 1.0 / (sum(lines) + 1)
+    table.set_fontsize(7.5)
+    unit = 1.0 / sum(lines)
     for (row, _), cell in table.get_celld().items():
-        cell.set_height(unit * (1 if row == 0 else lines[row - 1]))
+        cell.set_height(unit * lines[row])
         if row == 0:
             cell.set_text_props(weight="bold")
     return figure
@@ -175,8 +204,9 @@ def lesion_figure(results) -> Figure:
     Right: error vs number of random pairs swapped. Means over trials, bars one std.
     """
     results = _as_list(results)
-    figure = Figure(figsize=(14, 4), layout="constrained")
-    single, deleted, swapped = figure.subplots(1, 3)
+    figure = Figure(figsize=(FIGURE_WIDTH, 6.6), layout="constrained")
+    panels = figure.subplot_mosaic([["single", "single"], ["deleted", "swapped"]])
+    single, deleted, swapped = panels["single"], panels["deleted"], panels["swapped"]
     for i, r in enumerate(results):
         color = f"C{i}"
         index = np.arange(1, len(r.block_names) + 1)
@@ -203,20 +233,25 @@ def lesion_figure(results) -> Figure:
     for axis in (single, deleted, swapped):
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.grid(alpha=0.3)
-        if axis.get_legend_handles_labels()[0]:
-            axis.legend(fontsize="small")
+    if single.get_legend_handles_labels()[0]:
+        single.legend(fontsize="small")
     return figure
 
 
 def response_std_figure(responses) -> Figure:
     """Fig. 7: std of layer responses by layer index (top) and sorted by magnitude (bottom)."""
     responses = _as_list(responses)
-    figure = Figure(figsize=(7, 6), layout="constrained")
+    figure = Figure(figsize=(FIGURE_WIDTH, 6), layout="constrained")
     original, ordered = figure.subplots(2, 1)
+    # nets whose responses nearly coincide stay apart: each has its own dash and marker too
+    styles = [("-", "o"), ("--", "s"), ("-.", "^"), (":", "D")]
     for i, r in enumerate(responses):
         index = np.arange(1, len(r.std) + 1)
-        original.plot(index, r.std, "-", color=f"C{i}", linewidth=1.2, label=r.model_name)
-        ordered.plot(index, r.sorted(), "-", color=f"C{i}", linewidth=1.2, label=r.model_name)
+        dash, marker = styles[i % len(styles)]
+        style = dict(linestyle=dash, marker=marker, markersize=3.5, markevery=max(1, len(index) // 12),
+                     color=f"C{i}", linewidth=1.2, label=r.model_name)
+        original.plot(index, r.std, **style)
+        ordered.plot(index, r.sorted(), **style)
     original.set(xlabel="layer index (original)", ylabel="std")
     ordered.set(xlabel="layer index (sorted by magnitude)", ylabel="std")
     for axis in (original, ordered):
@@ -233,7 +268,7 @@ def gradient_norm_figure(norms, *, relative: bool = False, log: bool = True) -> 
     by the kernel's norm (how far one SGD step moves the layer).
     """
     norms = _as_list(norms)
-    figure = Figure(figsize=(7, 4), layout="constrained")
+    figure = Figure(figsize=(FIGURE_WIDTH, 4), layout="constrained")
     axis = figure.subplots()
     for i, n in enumerate(norms):
         values = n.gradient_norm / n.weight_norm if relative else n.gradient_norm
@@ -260,7 +295,7 @@ def gradient_history_figure(history, *, title: str | None = None) -> Figure:
         raise ValueError(
             f"history: expected gradient_norm of shape (epochs, layers), got {values.shape}."
         )
-    figure = Figure(figsize=(7, 4.5), layout="constrained")
+    figure = Figure(figsize=(FIGURE_WIDTH, 4.5), layout="constrained")
     axis = figure.subplots()
     positive = values[values > 0]
     image = axis.imshow(
@@ -282,7 +317,7 @@ def path_length_figure(num_blocks: int, *, gradient_per_path=None) -> Figure:
     from resnet_lib.analysis.paths import effective_path_distribution, path_length_distribution
 
     paths = path_length_distribution(num_blocks)
-    figure = Figure(figsize=(7, 4), layout="constrained")
+    figure = Figure(figsize=(FIGURE_WIDTH, 4), layout="constrained")
     axis = figure.subplots()
     axis.bar(paths.lengths, paths.fraction, width=0.8, color="C0", alpha=0.7,
              label=f"paths ({num_blocks} blocks, 2^{num_blocks} in all)")
@@ -303,8 +338,9 @@ def voc_statistics_figure(stats) -> Figure:
     the images that hold a class beside those whose *largest* object is of that class (what
     one folder per image keeps), classes sorted by frequency.
     """
-    figure = Figure(figsize=(12, 3.8), layout="constrained")
-    per_class, per_image, areas = figure.subplots(1, 3, gridspec_kw={"width_ratios": [2.2, 1, 1]})
+    figure = Figure(figsize=(FIGURE_WIDTH, 6.6), layout="constrained")
+    panels = figure.subplot_mosaic([["per_class", "per_class"], ["per_image", "areas"]])
+    per_class, per_image, areas = panels["per_class"], panels["per_image"], panels["areas"]
     order = sorted(stats.images_per_class, key=lambda c: -stats.images_per_class[c])
     per_class.bar(order, [stats.images_per_class[c] for c in order], color="C0", label="holds the class")
     per_class.bar(order, [stats.single_label_images_per_class[c] for c in order], color="C1", alpha=0.8,
@@ -356,7 +392,7 @@ def stage_costs_figure(per_stage: Mapping[int, Mapping[str, Sequence[float]]], *
         raise ValueError("per_stage: expected {depth: {stage: (multiply_adds, parameters)}}, got none")
     stages = list(per_stage[depths[0]])
     labels = [str(d) for d in depths]
-    figure = Figure(figsize=(10, 3.8), layout="constrained")
+    figure = Figure(figsize=(FIGURE_WIDTH, 4.0), layout="constrained")
     for index, axis in enumerate(figure.subplots(1, 2)):
         scale = 1e9 if index == 0 else 1e6
         bottom = np.zeros(len(depths))
@@ -370,7 +406,8 @@ def stage_costs_figure(per_stage: Mapping[int, Mapping[str, Sequence[float]]], *
                       markersize=30, markeredgewidth=2, label="Table 1 (cited)")
         axis.set(xlabel="depth", ylabel="multiply-adds (1e9)" if index == 0 else "parameters (1e6)",
                  title=("multiply-adds" if index == 0 else "parameters") + " by stage (this run)")
-    axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1))
+    handles, labels = axis.get_legend_handles_labels()
+    _legend_below(figure, handles, labels)
     return figure
 
 
@@ -384,7 +421,7 @@ def per_class_ap_figure(per_class_ap, classes: Sequence[str], *, mean_ap: float,
     per_class_ap = np.asarray(per_class_ap, float)
     if per_class_ap.shape != (len(classes),):
         raise ValueError(f"per_class_ap: expected shape ({len(classes)},), one AP per class; got {per_class_ap.shape}")
-    figure = Figure(figsize=(9, 3.5), layout="constrained")
+    figure = Figure(figsize=(FIGURE_WIDTH, 3.8), layout="constrained")
     axis = figure.subplots()
     axis.bar(list(classes), 100 * np.nan_to_num(per_class_ap), color="C0")
     axis.axhline(100 * mean_ap, color="C3", label=f"mAP {100 * mean_ap:.1f}%")

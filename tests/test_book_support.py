@@ -109,6 +109,36 @@ def test_fit_cached_waits_while_another_process_trains_the_run(monkeypatch, tmp_
     assert capsys.readouterr().out.count("waiting for it") == 1  # said once, not per poll
 
 
+def test_fit_cached_prints_a_run_at_chance_as_a_note_and_passes_other_warnings(monkeypatch, tmp_path, capsys):
+    import warnings
+
+    import resnet_lib.train as train
+
+    def fake_fit(*, run_dir, **options):
+        warnings.warn(f"{run_dir}: validation error 88.3% is at chance", train.ChanceLevelWarning)
+        warnings.warn("something else", UserWarning)
+        return "finished"
+
+    monkeypatch.setattr(train, "fit", fake_fit)
+    monkeypatch.setenv("RESNET_BOOK_RUNS", str(tmp_path))
+    with pytest.warns(UserWarning, match="something else") as seen:
+        assert book.fit_cached("r", profile="cpu", epochs=2) == "finished"
+    assert not any(issubclass(w.category, train.ChanceLevelWarning) for w in seen)  # not on stderr
+    assert "[resnet_lib.book] note: " in capsys.readouterr().out
+
+
+def test_progress_is_one_printed_line_when_the_book_is_built(monkeypatch, capsys):
+    from resnet_lib.book.runs import STATIC_ENV
+
+    monkeypatch.setenv(STATIC_ENV, "1")
+    assert list(book.progress(iter([1, 2, 3]), desc="nets", total=3)) == [1, 2, 3]
+    out = capsys.readouterr().out
+    assert out.startswith("nets: 3 of 3 done in ") and out.count("\n") == 1
+    monkeypatch.delenv(STATIC_ENV)
+    bar = book.progress([1, 2], desc="nets")
+    assert list(bar) == [1, 2] and hasattr(bar, "close")  # tqdm, a widget in a notebook
+
+
 @pytest.mark.one_backend
 def test_fit_cached_keeps_runs_that_mean_the_same_and_never_deletes_one(monkeypatch, tmp_path, capsys):
     import dataclasses
@@ -145,17 +175,30 @@ def test_markdown_table():
         book.markdown_table(["a", "b"], [[1]])
 
 
-def test_explorer_renders_static_view_and_widget(capsys):
+def test_explorer_shows_the_static_view_then_one_widget_and_returns_nothing(monkeypatch, capsys):
     ipywidgets = pytest.importorskip("ipywidgets", reason="ipywidgets is the book extra's")
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objects, **kw: shown.extend(objects))
     seen = []
-    box = book.explorer(lambda depth, kind: seen.append((depth, kind)),
-                        static=lambda: print("STATIC"), depth=(18, 152, 1), kind=["basic", "bottleneck"])
+    result = book.explorer(lambda depth, kind: seen.append((depth, kind)),
+                           static=lambda: print("STATIC"), depth=(18, 152, 1), kind=["basic", "bottleneck"])
+    # a returned widget would be displayed a second time as the cell's value
+    assert result is None
     assert "STATIC" in capsys.readouterr().out
-    assert isinstance(box, ipywidgets.VBox)
-    slider, dropdown = box.children[0].children
+    assert len(shown) == 1 and isinstance(shown[0], ipywidgets.VBox)
+    slider, dropdown = shown[0].children[0].children
     assert isinstance(slider, ipywidgets.IntSlider) and isinstance(dropdown, ipywidgets.Dropdown)
     dropdown.value = "bottleneck"
     assert seen[-1] == (18, "bottleneck")
+
+
+def test_explorer_needs_its_static_view():
+    with pytest.raises(TypeError, match="static"):
+        book.explorer(print, x=[1, 2])
+    with pytest.raises(TypeError, match="must be a callable"):
+        book.explorer(print, static=None, x=[1, 2])
 
 
 def test_explorer_without_ipywidgets_shows_only_the_static_view(monkeypatch, capsys):

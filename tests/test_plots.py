@@ -3,6 +3,7 @@
 import io
 
 import numpy as np
+import PIL.Image
 import pytest
 from matplotlib.figure import Figure
 
@@ -17,10 +18,13 @@ pytestmark = pytest.mark.one_backend  # backend-independent: the TensorFlow pass
 
 
 def _renders(figure):
+    """The figure renders, as show_figure renders it, no wider than the book's text column."""
     assert isinstance(figure, Figure)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")  # as show_figure does
     assert buffer.tell() > 1000
+    width, _ = PIL.Image.open(buffer).size
+    assert width <= 100 * plots.PAGE_WIDTH + 2, f"{width} px is wider than the page ({100 * plots.PAGE_WIDTH:.0f} px)"
 
 
 def _history(n, start):
@@ -113,6 +117,9 @@ def test_response_gradient_and_path_figures():
     _renders(figure)
     np.testing.assert_allclose(figure.axes[1].get_lines()[0].get_ydata(), [3, 2, 1])
     np.testing.assert_allclose(figure.axes[0].get_lines()[1].get_ydata(), [2, 1, 4])
+    # nets with nearly equal responses must stay distinguishable: a dash and a marker each
+    lines = figure.axes[0].get_lines()
+    assert len({(l.get_linestyle(), l.get_marker()) for l in lines}) == len(lines)
 
     norms = [GradientNorms("plain", ("c1", "c2"), np.array([4.0, 1.0]), np.array([2.0, 2.0]), 1.0)]
     figure = plots.gradient_norm_figure(norms, relative=True)

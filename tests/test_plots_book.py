@@ -53,3 +53,30 @@ def test_per_class_ap_figure_draws_percent_and_nan_as_zero():
     assert sorted(line.get_ydata()[0] for line in axis.lines) == pytest.approx([10, 37.5])
     with pytest.raises(ValueError, match="one AP per class"):
         per_class_ap_figure([0.5], ["a", "b"], mean_ap=0.5)
+
+
+def test_every_chapter_figure_fits_the_page_width():
+    """Rendered as show_figure renders them (100 dpi, tight), none is wider than the text column."""
+    import io
+
+    import PIL.Image
+
+    from resnet_lib.plots import PAGE_WIDTH
+
+    stats = types.SimpleNamespace(images_per_class={"cat": 3, "dog": 7}, single_label_images_per_class={"cat": 1, "dog": 6},
+                                  classes_per_image=np.array([1, 2]), box_relative_areas=np.array([0.1, 0.5]))
+    classes = [f"class{i}" for i in range(20)]
+    per_stage = {d: {s: (1e9, 1e6) for s in ("conv1", "conv2_x", "conv3_x", "conv4_x", "conv5_x", "fc")}
+                 for d in (18, 34, 50, 101, 152)}
+    figures = {
+        "voc_statistics_figure": voc_statistics_figure(stats),
+        "cost_time_figure": cost_time_figure({"ResNet-18": 1e9, "ResNet-152": 11e9}, {"ResNet-18": 0.1, "ResNet-152": 0.9},
+                                             image_size=96, batch_size=8),
+        "stage_costs_figure": stage_costs_figure(per_stage, paper_flops={18: 1.8e9, 152: 11.3e9}),
+        "per_class_ap_figure": per_class_ap_figure(np.linspace(0, 1, 20), classes, mean_ap=0.5, chance=0.1),
+    }
+    for name, figure in figures.items():
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+        width = PIL.Image.open(buffer).size[0]
+        assert width <= 100 * PAGE_WIDTH + 2, f"{name}: {width} px, wider than the page"

@@ -57,6 +57,7 @@ def test_format_value():
     assert format_value(11.282e9) == "11.282e9" and format_value(3.858e9) == "3.858e9"
     assert format_value({"a": (1, 2), "b": {"c": 0.45}}) == "a: 1, 2; b: (c: 0.45)"
     assert format_value(False) == "no"
+    assert format_value({"url": "http://host/x/VOC.tar"}) == "url: [VOC.tar](http://host/x/VOC.tar)"
 
 
 def test_sources_page_lists_every_entry_with_its_source():

@@ -30,7 +30,8 @@ a notebook needs around them, one idea per module:
 Nothing heavy is imported at package level: Keras, IPython and ipywidgets load on first use.
 """
 
-from resnet_lib.book.display import display_bundle, explorer, markdown_table, show_figure, show_markdown
+from resnet_lib.book.display import (display_bundle, explorer, explorer_widget, markdown_table, show_figure,
+                                     show_markdown)
 from resnet_lib.book.measure import compare_step_times, trainable_parameters
 from resnet_lib.book.project import (
     BRANCH, COLAB_MARKER, colab_badge, colab_install_source, colab_url, module_map, repository_url,
@@ -44,7 +45,7 @@ from resnet_lib.book.setup import ChapterConfig, by_profile, chapter_setup, embe
 __all__ = [
     "BRANCH", "COLAB_MARKER", "ChapterConfig", "SMALL_IMAGE_RUNS", "by_profile", "chapter_setup",
     "colab_badge", "colab_install_source", "colab_url", "compare_step_times", "data_dir",
-    "display_bundle", "embedded_data_notice", "explorer", "fit_cached", "markdown_table",
+    "display_bundle", "embedded_data_notice", "explorer", "explorer_widget", "fit_cached", "markdown_table",
     "module_map", "progress", "repository_url", "run_dir", "show_figure", "show_markdown",
     "small_image_data", "small_image_input_shape", "small_image_runs", "train_small_image_net",
     "trainable_parameters",

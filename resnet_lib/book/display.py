@@ -1,13 +1,13 @@
 """Tables, figures and widgets in a notebook, each readable in the static HTML book too.
 
 Widgets come with a static rendering shown first (``explorer``), because the built book has no
-kernel. Only APIs present in both ipywidgets 7 and 8 are used: ``interactive_output``,
+kernel: the static view carries everything the widget can show. Only APIs present in both ipywidgets 7 and 8 are used: ``interactive_output``,
 ``Dropdown``, ``IntSlider``, ``HBox``, ``VBox``.
 """
 
 from __future__ import annotations
 
-__all__ = ["display_bundle", "explorer", "markdown_table", "show_figure", "show_markdown"]
+__all__ = ["display_bundle", "explorer", "explorer_widget", "markdown_table", "show_figure", "show_markdown"]
 
 
 def display_bundle(bundle: dict) -> None:
@@ -61,27 +61,46 @@ def show_figure(figure, *, dpi: int = 100) -> None:
         print(f"<figure: {len(buffer.getvalue())} bytes of PNG>")
 
 
-def explorer(render, *, static=None, **controls):
-    """Interactive controls over ``render(**values)``, with a static rendering shown first.
+def explorer(render, *, static, **controls) -> None:
+    """Interactive controls over ``render(**values)``, after a static rendering of every value.
 
+    static: a callable that renders the all-values view (a table or a figure) without a kernel.
+        It is required: the built HTML book has no kernel, so the widget shows nothing there,
+        and a reader of the page sees only what ``static`` draws. It is called once, first.
     controls: name -> a list of options (a dropdown) or a ``(min, max, step)`` tuple of ints
         (a slider); the first option (or min) is the initial value.
-    static: a callable that renders the all-values view (a table or a figure) without a kernel;
-        it is called once, before the widget, so the built HTML book shows it.
-    Returns the widget box, or None when ipywidgets is missing (then only ``static`` shows).
-    Uses only ``interactive_output``, ``Dropdown``, ``IntSlider``, ``HBox``, ``VBox``, which
-    ipywidgets 7 and 8 both have.
+
+    Displays the widget and returns None, so that a cell ending in ``explorer(...)`` shows one
+    copy (a returned widget would be displayed a second time as the cell's value). Without
+    ipywidgets only ``static`` shows, and a line says so. ``explorer_widget`` builds the same
+    widget without displaying it.
     """
+    if not callable(static):
+        raise TypeError(f"explorer(static=...) must be a callable that draws the all-values view; got {static!r}")
     if not controls:
         raise ValueError("explorer() needs at least one control")
-    if static is not None:
-        static()
+    static()
     try:
-        import ipywidgets as widgets
         from IPython.display import display
+
+        box = explorer_widget(render, **controls)
     except ImportError:
         print("(ipywidgets is not installed: the interactive explorer is replaced by the view above)")
         return None
+    display(box)
+    return None
+
+
+def explorer_widget(render, **controls):
+    """The widget of ``explorer``, not displayed: a ``VBox`` of the controls over ``render``'s output.
+
+    Uses only ``interactive_output``, ``Dropdown``, ``IntSlider``, ``HBox``, ``VBox``, which
+    ipywidgets 7 and 8 both have. Raises ImportError without ipywidgets.
+    """
+    import ipywidgets as widgets
+
+    if not controls:
+        raise ValueError("explorer_widget() needs at least one control")
     made = {}
     for name, spec in controls.items():
         if isinstance(spec, tuple) and len(spec) == 3 and all(isinstance(v, int) for v in spec):
@@ -94,6 +113,4 @@ def explorer(render, *, static=None, **controls):
                 raise ValueError(f"explorer control {name!r} has no options")
             made[name] = widgets.Dropdown(options=options, value=options[0], description=name)
     output = widgets.interactive_output(render, made)
-    box = widgets.VBox([widgets.HBox(list(made.values())), output])
-    display(box)
-    return box
+    return widgets.VBox([widgets.HBox(list(made.values())), output])

@@ -75,12 +75,34 @@ def _fit_when_free(directory: pathlib.Path, fit_options: dict, *, poll_seconds: 
     waited = False
     while True:
         try:
-            return fit(run_dir=directory, **fit_options)
+            return _fit_noting_chance(directory, fit_options)
         except RunDirBusyError:
             if not waited:
                 print(f"[resnet_lib.book] another process is training {directory}; waiting for it")
                 waited = True
             time.sleep(poll_seconds)
+
+
+def _fit_noting_chance(directory: pathlib.Path, fit_options: dict):
+    """``fit``, with its ``ChanceLevelWarning`` printed as a note in the chapter's output.
+
+    A run left at chance is a result the chapter discusses, not an error: the note goes to
+    stdout with the rest of the chapter's output instead of a stderr traceback line. Other
+    warnings pass through unchanged.
+    """
+    import warnings
+
+    from resnet_lib.train import ChanceLevelWarning, fit
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ChanceLevelWarning)
+        result = fit(run_dir=directory, **fit_options)
+    for w in caught:
+        if issubclass(w.category, ChanceLevelWarning):
+            print(f"[resnet_lib.book] note: {w.message}")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return result
 
 
 def _free_name(directory: pathlib.Path) -> pathlib.Path:
@@ -156,8 +178,28 @@ def train_small_image_net(model: str, *, shortcut: str | None = None, preact: bo
     )
 
 
+STATIC_ENV = "RESNET_BOOK_STATIC"  # set by `make book`: the pages are read without a kernel
+
+
 def progress(iterable, *, desc: str, total: int | None = None):
-    """A progress bar over ``iterable`` (tqdm: a widget in Jupyter and Colab, text elsewhere)."""
+    """A progress bar over ``iterable`` (tqdm: a widget in Jupyter and Colab, text elsewhere).
+
+    With ``$RESNET_BOOK_STATIC`` set (``make book``) there is no bar: a widget would be blank on
+    the built page. One line is printed when the loop ends instead: how many items, how long.
+    """
+    if os.environ.get(STATIC_ENV):
+        return _one_line_progress(iterable, desc=desc, total=total)
     from tqdm.auto import tqdm
 
     return tqdm(iterable, desc=desc, total=total, leave=True)
+
+
+def _one_line_progress(iterable, *, desc: str, total: int | None):
+    import time
+
+    start, done = time.monotonic(), 0
+    for item in iterable:
+        yield item
+        done += 1
+    of = f" of {total}" if total is not None else ""
+    print(f"{desc}: {done}{of} done in {time.monotonic() - start:.0f} s")

@@ -14,7 +14,8 @@ SOURCES_PAGE = "sources.ipynb"  # the page, relative to book/ (Markdown links fr
 
 
 def format_value(value) -> str:
-    """A reference value as one line: numbers with thousands separators, dicts as ``key: value``."""
+    """A reference value as one line: numbers with thousands separators, dicts as ``key: value``,
+    web addresses as Markdown links named by their last part."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
@@ -30,15 +31,22 @@ def format_value(value) -> str:
     if isinstance(value, dict):
         return "; ".join(f"{key}: " + (f"({format_value(v)})" if isinstance(v, dict) else format_value(v))
                          for key, v in value.items())
+    if isinstance(value, str) and value.startswith(("http://", "https://")):
+        # a link named by its last part: a long address would widen the page's table
+        return f"[{value.rstrip('/').rsplit('/', 1)[-1]}]({value})"
     return str(value)
 
 
 def sources_markdown() -> str:
-    """One Markdown table: the entry's name in ``resnet_lib.reference``, its value, its source."""
+    """One Markdown table: the entry's name in ``resnet_lib.reference``, then its value and source.
+
+    Value and source share a column, so that long names in both still fit the page's width.
+    """
     from resnet_lib.reference import entries
 
-    rows = [[f"`{name}`", format_value(cited.value), cited.source] for name, cited in entries().items()]
-    return markdown_table(["entry (resnet_lib.reference)", "value", "source"], rows, align="lll")
+    rows = [[f"`{name}`", f"{format_value(cited.value)} (source: *{cited.source}*)"]
+            for name, cited in entries().items()]
+    return markdown_table(["entry (resnet_lib.reference)", "value (source)"], rows, align="ll")
 
 
 def show_sources() -> None:

@@ -53,11 +53,18 @@ def training_voc_root(data: str, *, data_dir, synthetic_images: int | None = Non
     return pathlib.Path(make_synthetic_voc(root, num_images=int(synthetic_images), seed=0))
 
 
-def examples_figure(records: Sequence, *, columns: int = 3, width: float = 4.0):
-    """A grid of ``records``' images with their boxes and class names (``matplotlib`` Figure)."""
+def examples_figure(records: Sequence, *, columns: int = 3, width: float | None = None):
+    """A grid of ``records``' images with their boxes and class names (``matplotlib`` Figure).
+
+    ``width``: inches per image; by default the grid fills the page width (``plots.FIGURE_WIDTH``).
+    """
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
     from PIL import Image
+
+    from resnet_lib.plots import FIGURE_WIDTH
+
+    width = width or FIGURE_WIDTH / columns
 
     if not records:
         raise ValueError("examples_figure: no records to draw")
