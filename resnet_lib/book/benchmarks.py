@@ -2,7 +2,8 @@
 
 Each benchmark script writes (appends a run to) a JSON list beside its report:
 ``benchmarks/input_pipeline.json`` (images/s of the input pipelines on a 2-core CPU) and
-``benchmarks/gpu_training.json`` (training images/s on one GPU). A chapter quotes a range
+``benchmarks/gpu_training.json`` (training images/s on one GPU), ``benchmarks/book_build.json``
+(each chapter's execution time in ``make book``, read from the build's log). A chapter quotes a range
 over the recorded runs (``rate_range``), so no measured figure is typed in the prose. The
 folder is part of the repository, not of the installed package: ``benchmark_runs`` raises
 ``FileNotFoundError`` naming the file where it is missing (e.g. a ``pip install`` from git).
@@ -14,8 +15,8 @@ import json
 import os
 import pathlib
 
-__all__ = ["BENCHMARKS_ENV", "benchmark_runs", "benchmarks_dir", "gpu_training_rates", "pipeline_rates",
-           "rate_range"]
+__all__ = ["BENCHMARKS_ENV", "benchmark_runs", "benchmarks_dir", "book_build_times", "gpu_training_rates",
+           "pipeline_rates", "rate_range"]
 
 BENCHMARKS_ENV = "RESNET_BENCHMARKS"  # another folder of results; default: the repository's benchmarks/
 
@@ -67,3 +68,15 @@ def rate_range(rates, *, round_to: int = 100) -> str:
     """``"2,100-2,300"``: the lowest and highest of ``rates``, rounded to ``round_to``; one value if equal."""
     low, high = (round(r / round_to) * round_to for r in (min(rates), max(rates)))
     return f"{low:,}" if low == high else f"{low:,}-{high:,}"
+
+
+def book_build_times(*, directory=None) -> dict:
+    """The newest recorded ``make book`` (``book_build.json``, written by ``benchmarks/book_build.py``).
+
+    A dict with ``date``, ``machine``, ``commit``, ``profile``, ``wall_s`` and ``chapter_s``
+    (notebook name -> seconds executing, in build order).
+    """
+    runs = benchmark_runs("book_build", directory=directory)
+    if not runs:
+        raise ValueError(f"{pathlib.Path(directory or benchmarks_dir()) / 'book_build.json'}: no run recorded")
+    return runs[-1]
