@@ -19,18 +19,22 @@ text column (``resnet_lib.plots.FIGURE_WIDTH``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyBboxPatch
 
+from resnet_lib.analysis.lesion import BLOCK_NAME
 from resnet_lib.plots import FIGURE_WIDTH
 
 __all__ = ["block_diagram", "block_diagrams", "block_layers", "stage_diagram", "layer_label"]
 
-_BLOCK = re.compile(r"^(?P<block>(?P<stage>.+?)_block(?P<index>\d+))_(?P<part>.+)$")
+
+def _block_part(name: str):
+    """``("conv3_block1", "conv3", "1_conv")`` for ``conv3_block1_1_conv``; None outside a block."""
+    match = BLOCK_NAME.match(name)
+    return (match["block"], match["stage"], name[match.end():]) if match else None
 
 
 def layer_label(layer) -> str:
@@ -52,6 +56,10 @@ def layer_label(layer) -> str:
     if isinstance(layer, ZeroPadShortcut):
         return f"subsample /{layer.stride},\nzero-pad to {layer.filters}" if layer.stride > 1 else \
             f"zero-pad to {layer.filters}"
+    if isinstance(layer, keras.layers.GlobalAveragePooling2D):
+        return "global average pool"
+    if isinstance(layer, keras.layers.Dense):
+        return f"{layer.units}-d fc"
     return type(layer).__name__
 
 
@@ -67,15 +75,15 @@ def block_layers(model, block: str) -> dict:
     parts = {"branch": [], "shortcut": [], "add": None, "after": [], "input": None}
     found = False
     for layer in model.layers:
-        match = _BLOCK.match(layer.name)
-        if not match or match["block"] != block:
+        named = _block_part(layer.name)
+        if not named or named[0] != block:
             continue
         if not found:
             parts["input"] = layer.input  # what enters the block (before any padding)
         found = True
         if isinstance(layer, keras.layers.ZeroPadding2D):  # spatial padding of a strided conv
             continue
-        part = match["part"]
+        part = named[2]
         if part == "add":
             parts["add"] = layer
         elif part.startswith("0_"):
@@ -85,7 +93,7 @@ def block_layers(model, block: str) -> dict:
         else:
             parts["branch"].append(layer)
     if not found:
-        names = sorted({m["block"] for m in map(_BLOCK.match, (l.name for l in model.layers)) if m})
+        names = sorted({named[0] for named in map(_block_part, (l.name for l in model.layers)) if named})
         raise ValueError(f"block={block!r}: model {model.name!r} has no such block; it has {names[:6]}"
                          + (" ..." if len(names) > 6 else ""))
     return parts
@@ -147,12 +155,10 @@ def _draw_block(axis, model, block: str, *, title: str | None):
     _arrow(axis, (0, y + step - 0.25), (0, y + 0.12))
     axis.text(0, y, f"out: {_shape_text(last.output)}", ha="center", va="center", fontsize=7.5)
     axis.set_xlim(-0.85, 2.45)
-    axis.set_ylim(y - 0.4, top + 0.4)
     axis.set_aspect("equal")
     axis.axis("off")
     if title:
         axis.set_title(title, fontsize=9)
-    return top - y
 
 
 def block_diagram(model, block: str, *, title: str | None = None) -> Figure:
@@ -179,11 +185,13 @@ def block_diagrams(panels: Mapping[str, tuple]) -> Figure:
 
 def stage_diagram(model, *, title: str | None = None) -> Figure:
     """The network as its stages: the stem, each stage's blocks with width and output size, the head."""
+    import keras
+
     stem, stages, head = [], {}, []
     for layer in model.layers:
-        match = _BLOCK.match(layer.name)
-        if match:
-            stages.setdefault(match["stage"], {}).setdefault(match["block"], []).append(layer)
+        named = _block_part(layer.name)
+        if named:
+            stages.setdefault(named[1], {}).setdefault(named[0], []).append(layer)
         elif type(layer).__name__ == "InputLayer":
             continue
         elif stages:
@@ -194,26 +202,23 @@ def stage_diagram(model, *, title: str | None = None) -> Figure:
         raise ValueError(f"model {model.name!r}: no layer is named like '{{stage}}_block{{i}}_...'; "
                          "build it with resnet_lib.models")
     rows = []
-    import keras
-
     convs = [l for l in stem if isinstance(l, keras.layers.Conv2D)]
     rows.append((f"input {_shape_text(model.inputs[0])}", None, "#ffffff"))
     stem_text = ", then ".join(layer_label(l) for l in convs) or "stem"
     pools = [l for l in stem if isinstance(l, keras.layers.MaxPooling2D)]
     if pools:
         stem_text += f"; {pools[0].pool_size[0]}x{pools[0].pool_size[1]} max pool, /{pools[0].strides[0]}"
-    rows.append((f"{(stem or convs)[0].name.split('_')[0]}: {stem_text}", _shape_text(stem[-1].output), "#eeeeee"))
+    rows.append((f"{stem[0].name.split('_')[0]}: {stem_text}", _shape_text(stem[-1].output), "#eeeeee"))
     for stage, blocks in stages.items():
         first = list(blocks.values())[0]
-        convs = [l for l in first if isinstance(l, keras.layers.Conv2D) and not _BLOCK.match(l.name)["part"].startswith("0_")]
-        residual = any(_BLOCK.match(l.name)["part"] == "add" for l in first)
+        convs = [l for l in first
+                 if isinstance(l, keras.layers.Conv2D) and not _block_part(l.name)[2].startswith("0_")]
+        residual = any(_block_part(l.name)[2] == "add" for l in first)
         kind = ("bottleneck" if len(convs) == 3 else "basic") + (" block" if residual else " plain block")
         widths = "-".join(str(c.filters) for c in convs)
         last = list(blocks.values())[-1][-1]
         rows.append((f"{stage}_x: {len(blocks)} x {kind} ({widths})", _shape_text(last.output), "#cfe2f3"))
-    rows.append((", ".join(type(l).__name__.replace("GlobalAveragePooling2D", "global average pool")
-                           .replace("Dense", f"{l.units}-d fc" if hasattr(l, "units") else "fc")
-                           for l in head), _shape_text(model.outputs[0]), "#eeeeee"))
+    rows.append((", ".join(map(layer_label, head)), _shape_text(model.outputs[0]), "#eeeeee"))
     figure = Figure(figsize=(FIGURE_WIDTH, 0.42 * len(rows) + 0.5), layout="constrained")
     axis = figure.subplots()
     for i, (text, shape, color) in enumerate(rows):

@@ -6,6 +6,8 @@
   devkit does (``VOCevalcls.m`` / ``VOCap.m``): images whose only instances of a class are
   "difficult" (label 0 in ``{class}_{split}.txt``) are ignored for that class, and AP is the
   area under the monotone precision envelope, summed where recall changes.
+- ``two_standard_errors``: how far an error rate measured on N images moves by sampling alone
+  (binomial), for one rate or for the difference of two.
 - Training and test error curves as the paper plots them (Fig. 1, 4, 6): error against
   iterations, one row per completed epoch of ``history.csv`` written by ``resnet_lib.train``.
 
@@ -21,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
+    "two_standard_errors",
     "top_k_error",
     "top1_error",
     "top5_error",
@@ -30,6 +33,20 @@ __all__ = [
     "read_history",
     "error_curves",
 ]
+
+
+# --------------------------------------------------------------------------- sampling noise
+def two_standard_errors(error: float, n: int, *, rates: int = 1) -> float:
+    """Two binomial standard errors of an error rate measured on ``n`` images.
+
+    ``rates=2``: of the difference of two independent rates, each near ``error`` and each
+    measured on ``n`` images. Differences smaller than this are what sampling alone gives.
+    """
+    if not 0 <= error <= 1:
+        raise ValueError(f"error={error!r}: expected a fraction in [0, 1]")
+    if n < 1 or rates < 1:
+        raise ValueError(f"n={n!r}, rates={rates!r}: expected positive counts")
+    return 2 * float(np.sqrt(rates * error * (1 - error) / n))
 
 
 # --------------------------------------------------------------------------- single-label

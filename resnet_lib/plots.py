@@ -136,11 +136,9 @@ def training_curves(
         axis.grid(alpha=0.3)
     # one legend, below the axes, so that it never covers a curve (Fig. 6's legend sits outside)
     handles, labels = axes[0].get_legend_handles_labels()
-    if not split and handles:
-        _legend_below(figure, handles, labels)
-    elif handles:
-        _legend_below(figure, handles, labels, title="bold: training error; dashed: test error",
-                      title_fontsize="small")
+    if handles:  # split panels lose the line styles' meaning from the labels: the title gives it
+        key = {"title": "bold: training error; dashed: test error", "title_fontsize": "small"} if split else {}
+        _legend_below(figure, handles, labels, **key)
     axes[0].set_ylabel("error (%)")
     if split:
         axes[0].set_title("training error")

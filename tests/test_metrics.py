@@ -108,3 +108,16 @@ def test_read_history_and_error_curves(tmp_path):
     assert curves["train_error"].tolist() == [0.5, 0.3]
     with pytest.raises(FileNotFoundError, match="history.csv"):
         metrics.read_history(tmp_path / "missing")
+
+
+def test_two_standard_errors_of_one_rate_and_of_a_difference():
+    from resnet_lib.metrics import two_standard_errors
+
+    assert two_standard_errors(0.5, 100) == pytest.approx(0.1)  # 2 * sqrt(0.25 / 100)
+    assert two_standard_errors(0.5, 100, rates=2) == pytest.approx(0.1 * 2 ** 0.5)
+    assert two_standard_errors(0.0, 300) == 0.0
+    assert two_standard_errors(0.034, 179) == pytest.approx(0.0271, abs=1e-4)
+    with pytest.raises(ValueError, match="fraction"):
+        two_standard_errors(3.4, 179)  # a percentage, not a fraction
+    with pytest.raises(ValueError, match="positive"):
+        two_standard_errors(0.1, 0)
