@@ -179,6 +179,7 @@ def test_explorer_shows_the_static_view_then_one_widget_and_returns_nothing(monk
     ipywidgets = pytest.importorskip("ipywidgets", reason="ipywidgets is the book extra's")
     import IPython.display
 
+    monkeypatch.delenv(book.runs.STATIC_ENV, raising=False)
     shown = []
     monkeypatch.setattr(IPython.display, "display", lambda *objects, **kw: shown.extend(objects))
     seen = []
@@ -192,6 +193,19 @@ def test_explorer_shows_the_static_view_then_one_widget_and_returns_nothing(monk
     assert isinstance(slider, ipywidgets.IntSlider) and isinstance(dropdown, ipywidgets.Dropdown)
     dropdown.value = "bottleneck"
     assert seen[-1] == (18, "bottleneck")
+
+
+def test_explorer_in_the_built_book_shows_the_static_view_and_no_widget(monkeypatch, capsys):
+    import IPython.display
+
+    monkeypatch.setenv(book.runs.STATIC_ENV, "1")
+    shown, seen = [], []
+    monkeypatch.setattr(IPython.display, "display", lambda *objects, **kw: shown.extend(objects))
+    assert book.explorer(lambda depth: seen.append(depth), static=lambda: print("STATIC"), depth=(18, 152, 1)) is None
+    out = capsys.readouterr().out
+    # no widget, not even a rendered first value: the page has no kernel to answer it
+    assert shown == [] and seen == []
+    assert out.index("STATIC") < out.index("controls for depth appear here")
 
 
 def test_explorer_needs_its_static_view():

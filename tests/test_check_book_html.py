@@ -53,8 +53,7 @@ def test_each_problem_is_named(tmp_path, capsys):
     assert checker.main([str(tmp_path)]) == 1
     out = capsys.readouterr().out
     for expected in ("shows 2 widgets", "has a widget but no static figure or table", "stderr in a cell's output",
-                     "a traceback", "bad.png is 1400 px wide", "table 1", "code lines over 88 characters "
-                     "(information): 1"):
+                     "a traceback", "bad.png is 1400 px wide", "table 1", "a code line of 106 characters"):
         assert expected in out, expected
 
 

@@ -1,11 +1,15 @@
 """Tables, figures and widgets in a notebook, each readable in the static HTML book too.
 
 Widgets come with a static rendering shown first (``explorer``), because the built book has no
-kernel: the static view carries everything the widget can show. Only APIs present in both ipywidgets 7 and 8 are used: ``interactive_output``,
+kernel: the static view carries everything the widget can show, and the built book
+(``$RESNET_BOOK_STATIC``, set by ``make book``) shows only that view, not a widget that could
+not respond. Only APIs present in both ipywidgets 7 and 8 are used: ``interactive_output``,
 ``Dropdown``, ``IntSlider``, ``HBox``, ``VBox``.
 """
 
 from __future__ import annotations
+
+import os
 
 __all__ = ["display_bundle", "explorer", "explorer_widget", "markdown_table", "show_figure", "show_markdown"]
 
@@ -74,12 +78,23 @@ def explorer(render, *, static, **controls) -> None:
     copy (a returned widget would be displayed a second time as the cell's value). Without
     ipywidgets only ``static`` shows, and a line says so. ``explorer_widget`` builds the same
     widget without displaying it.
+
+    With ``$RESNET_BOOK_STATIC`` set (``make book``) no widget is made: on the built page it
+    would be blank offline and, online, show its first value without responding (there is no
+    kernel), and its JavaScript would be loaded for nothing. A line names the controls that
+    the notebook offers instead.
     """
     if not callable(static):
         raise TypeError(f"explorer(static=...) must be a callable that draws the all-values view; got {static!r}")
     if not controls:
         raise ValueError("explorer() needs at least one control")
     static()
+    from resnet_lib.book.runs import STATIC_ENV
+
+    if os.environ.get(STATIC_ENV):
+        print(f"(in Jupyter or Colab, controls for {', '.join(controls)} appear here; this page shows "
+              f"every value above)")
+        return None
     try:
         from IPython.display import display
 

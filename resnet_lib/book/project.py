@@ -74,9 +74,10 @@ def colab_install_source(*, url: str | None = None) -> str:
     url = url or repository_url()
     _github_path(url)
     return (
-        "# In Colab (and only there) install resnet_lib from the repository; elsewhere it is\n"
-        "# already installed (`pip install -e .` or `make book`).\n"
+        "# In Colab (and only there) install resnet_lib from the repository;\n"
+        "# elsewhere it is already installed (`pip install -e .` or `make book`).\n"
         "import sys\n"
+        "\n"
         f"{COLAB_MARKER}\n"
         f'    %pip install --quiet "git+{url}"'
     )
