@@ -69,18 +69,22 @@ nbval: $(STAMP)
 	  RESNET_BOOK_PROFILE=smoke $(PY) -m pytest -n $(WORKERS) --dist loadscope --nbval-lax --nbval-current-env --ignore=book/_build book; \
 	else echo "no notebooks under book/ yet"; fi
 
-# the browser first: the unit tests of scripts/check_book_browser.py drive it too
-test: browser unit nbval book-check
+# the browser first: the unit tests of scripts/check_book_browser.py drive it too. nbval (two
+# workers) and the smoke build (one kernel at a time) then run side by side on the two cores,
+# each with its own runs and data folders; --output-sync keeps each one's log in one piece.
+test: browser unit
+	$(MAKE) -j2 --output-sync=target nbval book-check
 
 # Debian's Chromium when none is there (root or sudo; scripts/install_browser.sh)
 browser:
 	bash scripts/install_browser.sh
 
-# The pages as a reader meets them, on a quick build (smoke profile; nbval's runs re-open):
+# The pages as a reader meets them, on a quick build (smoke profile):
 # scripts/check_book_html.py reads the HTML, scripts/check_book_browser.py lays each page out
 # in headless Chromium at 1280 and 390 px.
 book-check: $(STAMP) browser
-	rm -rf $(BOOK_CHECK_DIR)
+	rm -rf $(BOOK_CHECK_DIR)/_build
+	RESNET_BOOK_RUNS=$(abspath $(BOOK_CHECK_DIR))/runs RESNET_BOOK_DATA=$(abspath $(BOOK_CHECK_DIR))/data \
 	RESNET_BOOK_STATIC=1 RESNET_BOOK_PROFILE=smoke $(VENV)/bin/jupyter-book build book \
 	  --path-output $(BOOK_CHECK_DIR) --warningiserror --keep-going
 	$(PY) scripts/check_book_html.py $(BOOK_CHECK_DIR)/_build/html
@@ -91,6 +95,7 @@ book: $(STAMP)
 	RESNET_BOOK_STATIC=1 RESNET_BOOK_PROFILE=cpu $(VENV)/bin/jupyter-book build book --warningiserror --keep-going
 	# the pages as a reader meets them: no stderr, one widget each with its static view, sizes that fit
 	$(PY) scripts/check_book_html.py book/_build/html
+	$(PY) scripts/check_book_browser.py --if-browser book/_build/html
 	@echo "The book is in book/_build/html/index.html"
 
 clean:

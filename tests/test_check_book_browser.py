@@ -58,6 +58,16 @@ def test_bad_widths_are_an_argument_error(tmp_path):
         _checker().main([str(tmp_path), "--widths", "wide"])
 
 
+def test_without_a_browser_if_browser_skips_with_a_reason(tmp_path, monkeypatch, capsys):
+    checker = _checker()
+    monkeypatch.setattr(checker.shutil, "which", lambda name: None)
+    monkeypatch.delenv("RESNET_BROWSER", raising=False)
+    assert checker.main([str(tmp_path), "--if-browser"]) == 0
+    assert "skipped, no Chromium found" in capsys.readouterr().out
+    with pytest.raises(FileNotFoundError, match="install_browser.sh"):
+        checker.find_browser()
+
+
 def test_no_pages_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="build the book first"):
         _checker().book_pages(tmp_path)

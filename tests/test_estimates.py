@@ -15,6 +15,9 @@ from resnet_lib.book.estimates import CARDS, CHAPTER_TITLES, H100, chapter_gpu_r
 from resnet_lib.book.runs import SMALL_IMAGE_RUNS
 from resnet_lib.reference import VOC2012_SPLITS
 
+# arithmetic and files: the counts are the same on every backend, so the TensorFlow pass runs them
+pytestmark = pytest.mark.one_backend
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
 GPU = SMALL_IMAGE_RUNS["gpu"]
