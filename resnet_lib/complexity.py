@@ -177,5 +177,6 @@ def table1_markdown(columns: list[Table1Column]) -> str:
         rows.append(f"| {stage} | {size} | " + " | ".join(c.stage_layers[stage] for c in columns) + " |")
     rows.append("| FLOPs (this code) | | " + " | ".join(f"{c.multiply_adds / 1e9:.2f}e9" for c in columns) + " |")
     rows.append("| FLOPs (paper) | | " + " | ".join(f"{c.paper_flops / 1e9:.1f}e9" for c in columns) + " |")
-    rows.append("| parameters | | " + " | ".join(f"{c.parameters:,}" for c in columns) + " |")
+    # millions: seven columns of 8-digit counts would not fit the page (1280 px wide)
+    rows.append("| parameters | | " + " | ".join(f"{c.parameters / 1e6:.2f}M" for c in columns) + " |")
     return "\n".join(rows)

@@ -38,6 +38,7 @@ def test_table1_output_sizes_and_blocks(columns):
     assert by_depth[50].stage_layers["conv5_x"] == "[1x1, 512; 3x3, 512; 1x1, 2048] x 3"
     text = table1_markdown(columns)
     assert "| conv4_x | 14x14 |" in text and "11.28e9" in text
+    assert f"{by_depth[152].parameters / 1e6:.2f}M" in text
 
 
 def test_exact_counts_of_the_v1_layout(columns):

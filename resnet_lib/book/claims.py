@@ -6,7 +6,7 @@ the wording both follow from the results passed in.
 
 from __future__ import annotations
 
-__all__ = ["describe_plain_training"]
+__all__ = ["degradation_depth", "describe_plain_training"]
 
 
 def describe_plain_training(final_train_error: dict, *, chance: float, steps: int,
@@ -35,3 +35,19 @@ def describe_plain_training(final_train_error: dict, *, chance: float, steps: in
         return text + "The recorded CIFAR-10 run, where there is one, shows the paper-scale curves."
     return (f"Every plain net trained well away from chance ({100 * chance:.0f}%) in this run's "
             f"{steps:,} SGD steps: {listing(trained)}.")
+
+
+def degradation_depth(final_train_error: dict, *, chance: float, near: float = 0.15) -> int | None:
+    """The deepest depth at which the plain net degrades in this run, or None.
+
+    Degrades, as in He et al. 2015 (Section 4.1, Fig. 1): the net trained (its final training
+    error more than ``near`` below ``chance``) and ends above the shallowest net's training
+    error. A net still near chance has not trained, which is not the paper's degradation, so
+    it does not count. ``final_train_error``: {depth: fraction}.
+    """
+    if not final_train_error:
+        raise ValueError("final_train_error is empty: expected {depth: final training error}")
+    shallowest = min(final_train_error)
+    degraded = [d for d, e in final_train_error.items()
+                if d != shallowest and e < chance - near and e > final_train_error[shallowest]]
+    return max(degraded) if degraded else None

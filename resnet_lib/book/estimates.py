@@ -257,7 +257,9 @@ def _chapter_uses(title: str) -> list[GpuRun]:
         return [_cifar_run(f"plain{d}") for d in depths]
     if title == "Residual learning":
         return [_cifar_run(f"{kind}{d}") for kind in ("plain", "resnet") for d in depths]
-    if title == "Shortcuts":  # options A, B, C (and the plain net) at the deepest depth
+    # options A, B, C (and the plain net) at the depth where the plain nets degrade
+    # (claims.degradation_depth): the deepest, 56, at paper scale
+    if title == "Shortcuts":
         return [_cifar_run(f"plain{deepest}")] + [_cifar_run(f"resnet{deepest}", shortcut=o) for o in "ABC"]
     if title == "Training":
         voc = TRAINING_GPU
