@@ -110,10 +110,23 @@ def run_table6(*, depths=(20, 56), plain=True, out=RECORDS, runs="runs/table6", 
     runs.mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    deadline = started + time_limit if time_limit else None
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
     if parallel > 1:  # share the GPU: by default each JAX process would take 75% of it
         env.setdefault("XLA_PYTHON_CLIENT_MEM_FRACTION", f"{0.9 / parallel:.3f}")
+    returncodes = run_children(
+        nets, runs, lambda net: _child_command(net, runs / net, data_source=data_source, smoke=smoke,
+                                               steps_per_execution=steps_per_execution),
+        parallel=parallel, time_limit=time_limit, env=env)
+    return write_records(nets=nets, runs=runs, out=out, data_source=data_source, smoke=smoke,
+                         commit=commit, wall=time.time() - started, returncodes=returncodes)
+
+
+def run_children(nets, runs, command, *, parallel: int, time_limit: float | None, env: dict) -> dict:
+    """Run ``command(net)`` for every net, at most ``parallel`` at once, each logging to
+    ``runs/<net>/train.log``; kill (resumably) whatever still runs after ``time_limit`` seconds.
+    Returns ``{net: returncode}`` of the nets that ran."""
+    runs = Path(runs)
+    deadline = time.time() + time_limit if time_limit else None
     pending, running, lock = list(nets), {}, threading.Lock()
     returncodes = {}
     while pending or running:
@@ -122,15 +135,13 @@ def run_table6(*, depths=(20, 56), plain=True, out=RECORDS, runs="runs/table6", 
             run_dir = runs / net
             run_dir.mkdir(parents=True, exist_ok=True)
             log = open(run_dir / "train.log", "a")
-            process = subprocess.Popen(
-                _child_command(net, run_dir, data_source=data_source, smoke=smoke,
-                               steps_per_execution=steps_per_execution),
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+            process = subprocess.Popen(command(net), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                       text=True, env=env)
             pump = threading.Thread(target=_pump, args=(net, process, log, lock), daemon=True)
             pump.start()
             running[net] = (process, pump, log)
         if _past(deadline) and pending:
-            pending.clear()  # never started in this lease; the next one starts them
+            pending.clear()  # never started in this call; the next one starts them
         for net, (process, pump, log) in list(running.items()):
             if process.poll() is None and _past(deadline):
                 print(f"[reproduce] time limit: stopping {net} (resumable)", flush=True)
@@ -142,12 +153,11 @@ def run_table6(*, depths=(20, 56), plain=True, out=RECORDS, runs="runs/table6", 
                 returncodes[net] = process.returncode
                 del running[net]
         time.sleep(0.5)
-    return write_records(nets=nets, runs=runs, out=out, data_source=data_source, smoke=smoke,
-                         commit=commit, wall=time.time() - started, returncodes=returncodes)
+    return returncodes
 
 
 def write_records(*, nets, runs, out, data_source=None, smoke=False, commit=None, wall=0.0,
-                  returncodes=None) -> dict:
+                  returncodes=None, table6: bool = True) -> dict:
     """The records (module docstring) of the runs under ``runs``, written into ``out``."""
     runs, out = Path(runs), Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -170,6 +180,8 @@ def write_records(*, nets, runs, out, data_source=None, smoke=False, commit=None
     provenance = _provenance(runs, nets, data_source=data_source, smoke=smoke, commit=commit,
                              wall=wall)
     (out / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
+    if not table6:
+        return {"nets": summaries}
     rows = table6_rows(out)
     (out / "table6.json").write_text(json.dumps(rows, indent=2) + "\n")
     return {"nets": summaries, "table6": rows}
@@ -338,12 +350,46 @@ def main(argv=None) -> int:
     t.add_argument("--steps-per-execution", type=int, default=50)
     t.add_argument("--commit", help="git commit to record (default: git rev-parse HEAD)")
     t.add_argument("--smoke", action="store_true", help="toy size, for a CPU: records nothing real")
+    f = sub.add_parser("fig6", help="Fig. 6 on a CPU: plain-20/56 and ResNet-20/56, a short schedule")
+    f.add_argument("--data-source", help="a local CIFAR-10 copy (default $RESNET_CIFAR10, else download)")
+    f.add_argument("--epochs", type=int, default=None, help="epochs per net (default: resnet_lib.fig6's)")
+    f.add_argument("--depths", type=int, nargs="+", default=[20, 56], help="plain and ResNet at each")
+    f.add_argument("--nets", nargs="+", help="instead of --depths: e.g. plain56 resnet56")
+    f.add_argument("--out", help="records (CSV, JSON, models) go here (default resnet_lib/records/fig6-cpu)")
+    f.add_argument("--runs", default="runs/fig6-cpu", help="run directories (checkpoints) go here")
+    f.add_argument("--backend", help="Keras backend of the runs (default $KERAS_BACKEND, else torch if installed)")
+    f.add_argument("--time-limit", type=float, help="seconds; then stop, resumable")
+    f.add_argument("--no-analyses", dest="analyse", action="store_false",
+                   help="records only: no analyses or exported models")
+    f.add_argument("--commit", help="git commit to record (default: git rev-parse HEAD)")
     args = p.parse_args(argv)
+    if args.what == "fig6":
+        return _main_fig6(args)
     try:
         result = run_table6(depths=args.depths, plain=args.plain, out=args.out, runs=args.runs,
                             data_source=args.data_source, parallel=args.parallel,
                             time_limit=args.time_limit, smoke=args.smoke,
                             steps_per_execution=args.steps_per_execution, commit=args.commit)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    failed = [n for n, s in result["nets"].items() if s["returncode"] not in (0, None, -signal.SIGKILL)]
+    if failed:
+        print(f"error: {', '.join(failed)} failed; see {args.runs}/<net>/train.log", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _main_fig6(args) -> int:
+    from resnet_lib import fig6
+
+    backend = args.backend or fig6.default_backend()
+    os.environ["KERAS_BACKEND"] = backend  # this process reads the records with it too
+    try:
+        result = fig6.run_fig6(nets=args.nets, depths=args.depths, out=args.out or fig6.RECORDS,
+                               epochs=args.epochs or fig6.DEFAULT_EPOCHS, runs=args.runs,
+                               data_source=args.data_source, time_limit=args.time_limit,
+                               backend=backend, commit=args.commit, analyse=args.analyse)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -52,6 +52,7 @@ from resnet_lib.train.resume import put_back, repair_best, restore, snapshot
 from resnet_lib.train.rundir import RunDir
 from resnet_lib.train.runtime import distribution, dtype_policy, resolve_jit, resolve_mixed_precision
 from resnet_lib.train.sources import first_batch, load_source
+from resnet_lib.train.torch_layout import channels_last_kernels
 from resnet_lib.train.summary import FinalSummary, read_final
 
 __all__ = ["fit", "FitResult", "FinalSummary", "FitArgumentError", "TrainingDivergedError",
@@ -202,7 +203,9 @@ def fit(
     steps_per_execution: training steps per compiled call (``Model.compile``).
     test_curve: also measure test error after each epoch, as the paper's curves show it.
     mixed_precision, jit, distribute: "auto" = bf16/fp16 and XLA on a GPU, float32 without XLA on
-        CPU, all GPUs if there are several (``resnet_lib.train.runtime``).
+        CPU, all GPUs if there are several (``resnet_lib.train.runtime``). On the torch backend,
+        convolutions and batch norm run without Keras' layout copies
+        (``resnet_lib.train.torch_layout``).
 
     Random state: ``fit`` seeds Keras with ``seed`` (``keras.utils.set_random_seed``) before
     it builds the model, so a seed gives the same initial weights. Python's ``random`` and
@@ -236,7 +239,7 @@ def fit(
     python_state, numpy_state = random.getstate(), np.random.get_state()
     keras.utils.set_random_seed(seed)
     try:
-        with distribution(distribute) as replicas:
+        with distribution(distribute) as replicas, channels_last_kernels():
             if settings.batch_size % replicas:
                 raise FitArgumentError("batch_size", f"batch_size={settings.batch_size} must be divisible by "
                                        f"the {replicas} replicas (distribute={distribute!r})")
