@@ -83,7 +83,7 @@ def main(argv=None) -> dict:
     from resnet_lib.data.small_images import load_digits, make_image_dataset
     from resnet_lib.data.image_batches import ImageBatches
     from resnet_lib.models import cifar_resnet
-    from resnet_lib.train.fit import _with_augmentation
+    from resnet_lib.train.network import with_augmentation as _with_augmentation
 
     splits = load_digits(image_size=args.image_size)
     x, y = splits.x_train, splits.y_train
@@ -111,7 +111,7 @@ def main(argv=None) -> dict:
         variants["ImageBatches via tf.data (after)"] = (False, lambda e: make_image_dataset(
             x, y, pixel_mean=splits.pixel_mean, batch_size=args.batch_size, augment=True,
             shuffle=True, seed=e).as_tf_dataset())
-    from resnet_lib.train.fit import _feed  # tf.data transport on TensorFlow, as fit does
+    from resnet_lib.train.evaluation import feed as _feed  # tf.data transport on TensorFlow, as fit does
 
     variants["in-model (after)"] = (True, lambda e: _feed(ImageBatches(
         x, y, batch_size=args.batch_size, shuffle=True, seed=e, preprocess=False,

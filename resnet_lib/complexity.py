@@ -15,9 +15,8 @@ import math
 import keras
 
 from resnet_lib.models.imagenet import STAGES, WIDTHS, imagenet_resnet
+from resnet_lib.reference import TABLE1  # Table 1's FLOPs row (multiply-adds, 224x224)
 
-# Table 1's FLOPs row (multiply-adds, 224x224), cited from He et al. 2015.
-PAPER_FLOPS = {18: 1.8e9, 34: 3.6e9, 50: 3.8e9, 101: 7.6e9, 152: 11.3e9}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,7 +158,7 @@ def table1(*, depths=tuple(STAGES), input_shape=(224, 224, 3), stride_at="1x1") 
                 stage_output_sizes=sizes,
                 stage_layers=layers,
                 multiply_adds=multiply_adds(model),
-                paper_flops=PAPER_FLOPS[depth],
+                paper_flops=TABLE1.value[depth]["flops"],
                 parameters=model.count_params(),
             )
         )

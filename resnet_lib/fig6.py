@@ -62,21 +62,28 @@ def default_backend() -> str:
     return "torch" if importlib.util.find_spec("torch") else "tensorflow"
 
 
-def _child_command(net, run_dir, *, data_source, epochs):
+def _child_command(net, run_dir, *, data_source, epochs, smoke=False):
+    from resnet_lib.reproduce import SMOKE
+
     command = [sys.executable, "-m", "resnet_lib.train", "--model", net, "--data", "cifar10",
                "--recipe", "paper-cifar", "--epochs", str(epochs), "--run-dir", str(run_dir),
                "--augment-in-model", "--no-tensorboard", "--verbose", "1"]
     if data_source:
         command += ["--data-source", str(data_source)]
+    if smoke:
+        command += ["--steps-per-epoch", str(SMOKE["steps_per_epoch"]), "--limit", str(SMOKE["limit"]),
+                    "--batch-size", str(SMOKE["batch_size"])]
     return command
 
 
 def run_fig6(*, nets=None, depths=(20, 56), epochs: int = DEFAULT_EPOCHS, out=RECORDS,
              runs="runs/fig6-cpu", data_source=None, time_limit: float | None = None,
-             backend: str | None = None, commit: str | None = None, analyse: bool = True) -> dict:
+             backend: str | None = None, commit: str | None = None, analyse: bool = True,
+             smoke: bool = False) -> dict:
     """Train (or resume) the nets one after another, then write the records (module docstring)
     and, once every net is complete and ``analyse``, the analyses and models
-    (``resnet_lib.fig6_analyses``). Returns ``{"nets": {net: summary}}``."""
+    (``resnet_lib.fig6_analyses``). Returns ``{"nets": {net: summary}}``. ``smoke``: the same
+    path at toy size (2 steps of 32 images per epoch, 512 images per split); not a result."""
     from resnet_lib.reproduce import _git_commit, run_children, write_records
 
     out, runs = Path(out), Path(runs)
@@ -95,9 +102,10 @@ def run_fig6(*, nets=None, depths=(20, 56), epochs: int = DEFAULT_EPOCHS, out=RE
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": backend}
     started = time.time()
     returncodes = run_children(
-        nets, runs, lambda net: _child_command(net, runs / net, data_source=data_source, epochs=epochs),
+        nets, runs, lambda net: _child_command(net, runs / net, data_source=data_source, epochs=epochs,
+                                          smoke=smoke),
         parallel=1, time_limit=time_limit, env=env)
-    result = write_records(nets=nets, runs=runs, out=out, data_source=data_source, commit=commit,
+    result = write_records(nets=nets, runs=runs, out=out, data_source=data_source, commit=commit, smoke=smoke,
                            wall=time.time() - started, returncodes=returncodes, table6=False)
     provenance = fig6_provenance(out, runs=runs, nets=nets, epochs=epochs, backend=backend)
     (out / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")

@@ -106,6 +106,16 @@ CIFAR_RECIPE = Cited(
     f"{PAPER}, Section 4.2",
 )
 
+# The same schedule as numbers: the recipes (train/recipes.py) and the records read these.
+CIFAR_SCHEDULE = Cited(
+    {"iterations": 64_000, "lr_drops": (32_000, 48_000), "batch": 128, "train_images": 45_000,
+     "lr": 0.1, "warmup_lr": 0.01, "warmup_iterations": 400},
+    f"{PAPER}, Section 4.2",
+)
+# 64k iterations of 128 images over 45k training images: the paper's run in epochs (182)
+PAPER_EPOCHS = round(CIFAR_SCHEDULE.value["iterations"] * CIFAR_SCHEDULE.value["batch"]
+                     / CIFAR_SCHEDULE.value["train_images"])
+
 CIFAR_ARCHITECTURE = Cited(
     {"stem": "3x3 conv, 16 filters", "maps": (32, 16, 8), "filters": (16, 32, 64),
      "layers": "6n + 2", "head": "global average pool, 10-way fc"},

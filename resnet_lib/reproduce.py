@@ -47,20 +47,20 @@ import threading
 import time
 from pathlib import Path
 
-from resnet_lib.reference import TABLE6, TABLE6_REPRODUCTION
+from resnet_lib.reference import PAPER_EPOCHS, TABLE6, TABLE6_REPRODUCTION
 
 __all__ = ["table6_nets", "run_table6", "write_records", "summarize_run", "table6_rows", "read_records", "main"]
 
-PAPER_EPOCHS = 182  # 64k iterations of 128 images over 45k training images
 NATIVE_LOG_PREFIXES = ("I0000", "W0000", "WARNING: All log messages", "To enable the following")
 SMOKE = {"epochs": 1, "steps_per_epoch": 2, "limit": 512, "batch_size": 32}
 
 
 def table6_nets(depths, *, plain: bool) -> list[str]:
     """Preset names for ``depths``: ResNets, then (``plain``) their plain counterparts."""
+    from resnet_lib.models.cifar import blocks_per_stage
+
     for d in depths:
-        if d < 8 or (d - 2) % 6:
-            raise ValueError(f"depth {d}: Section 4.2's nets have 6n+2 layers (20, 32, 44, 56, 110)")
+        blocks_per_stage(d)  # Section 4.2's nets have 6n+2 layers: a ValueError otherwise
     return [f"resnet{d}" for d in depths] + ([f"plain{d}" for d in depths] if plain else [])
 
 
@@ -362,6 +362,7 @@ def main(argv=None) -> int:
     f.add_argument("--no-analyses", dest="analyse", action="store_false",
                    help="records only: no analyses or exported models")
     f.add_argument("--commit", help="git commit to record (default: git rev-parse HEAD)")
+    f.add_argument("--smoke", action="store_true", help="toy size (2 steps of 32 images an epoch): not a result")
     args = p.parse_args(argv)
     if args.what == "fig6":
         return _main_fig6(args)
@@ -389,7 +390,8 @@ def _main_fig6(args) -> int:
         result = fig6.run_fig6(nets=args.nets, depths=args.depths, out=args.out or fig6.RECORDS,
                                epochs=args.epochs or fig6.DEFAULT_EPOCHS, runs=args.runs,
                                data_source=args.data_source, time_limit=args.time_limit,
-                               backend=backend, commit=args.commit, analyse=args.analyse)
+                               backend=backend, commit=args.commit, analyse=args.analyse,
+                               smoke=args.smoke)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -15,7 +15,8 @@ import pytest
 from resnet_lib.data.small_images import load_digits
 from resnet_lib.models import cifar_resnet, imagenet_resnet
 from resnet_lib.train import FinalSummary, TrainingDivergedError, fit, get_recipe
-from resnet_lib.train.arguments import FitArgumentError, check_arguments, model_depth
+from resnet_lib.train.arguments import FitArgumentError, model_depth
+from resnet_lib.train.config import TrainConfig
 
 pytestmark = pytest.mark.one_backend  # backend-independent: the TensorFlow pass runs it
 
@@ -51,12 +52,7 @@ def test_options_that_do_not_apply_raise_before_any_write(tmp_path, model, data,
 
 
 def _check(**changes):
-    arguments = dict(model="resnet8", data="digits", recipe="paper-cifar", epochs=None, batch_size=None,
-                     learning_rate=None, seed=0, image_size=None, limit=None, steps_per_epoch=None,
-                     keep_checkpoints=2, synthetic_images=None, label_mode=None, model_options=None,
-                     data_source=None, augment=None, steps_per_execution=1, warmup=None,
-                     allow_imagenet_stem=False)
-    check_arguments(**{**arguments, **changes})
+    TrainConfig(model="resnet8").replace(**changes).check()
 
 
 def test_the_same_options_are_accepted_where_they_apply():

@@ -3,6 +3,7 @@ requested epochs with none lost or repeated (python -m resnet_lib.train)."""
 
 import csv
 import os
+import json
 import signal
 import subprocess
 import sys
@@ -111,10 +112,46 @@ def test_bad_arguments_are_rejected(argv, message, capsys):
 
 
 def test_augment_flags_map_to_fit_arguments():
-    from resnet_lib.train.__main__ import parser
+    from resnet_lib.train.__main__ import config_from_args, parser
 
-    parse = lambda *a: parser().parse_args(["--run-dir", "x", *a]).augment  # noqa: E731
+    def parse(*argv):
+        return config_from_args(parser().parse_args(["--run-dir", "x", *argv])).data.augment
+
     assert (parse(), parse("--augment"), parse("--no-augment")) == (None, True, False)
-    assert parse("--augment-in-model") == "model"
+    assert parse("--augment-in-model") == "model" and parse("--augment", "auto") is None
     with pytest.raises(SystemExit):
         parse("--augment", "--augment-in-model")
+
+
+def test_every_config_field_is_an_option_and_config_files_are_overridden(tmp_path):
+    """The parser is generated from TrainConfig's fields: each has its flag, and --config
+    starts from a saved configuration that the other flags override."""
+    import dataclasses
+
+    from resnet_lib.train.__main__ import config_from_args, parser
+    from resnet_lib.train.config import DataConfig, RuntimeConfig, TrainConfig, flag
+
+    text = parser().format_help()
+    for cls in (TrainConfig, DataConfig, RuntimeConfig):
+        for f in dataclasses.fields(cls):
+            if f.name not in ("data", "runtime"):
+                assert flag("data" if f.name == "name" else f.name) in text, f.name
+    saved = TrainConfig(model="plain20", epochs=3).replace(limit=100, jit="off")
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps({"config": saved.to_dict()}))
+    args = parser().parse_args(["--run-dir", "x", "--config", str(path), "--epochs", "5", "--shortcut", "B"])
+    config = config_from_args(args)
+    assert (config.model, config.epochs, config.data.limit, config.runtime.jit) == ("plain20", 5, 100, "off")
+    assert config.model_options == {"shortcut": "B"}
+
+
+def test_an_unknown_option_is_named(capsys):
+    from resnet_lib.train import ConfigError, fit
+
+    with pytest.raises(ConfigError, match="'epoch' is not an option.*did you mean 'epochs'"):
+        fit("resnet8", "digits", epoch=3)
+    from resnet_lib.train.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--run-dir", "x", "--epoch", "3"])
+    assert exit_info.value.code == 2

@@ -23,15 +23,15 @@ from resnet_lib.analysis.lesion import (
     random_deletion,
     random_swaps,
 )
+from resnet_lib.metrics import top1_error
 
 __all__ = ["LesionResult", "evaluate_error", "lesion_study"]
 
 
 def _top1_error(y_true, y_pred) -> float:
+    """``metrics.top1_error``, with one-hot labels read as class indices."""
     y_true = np.asarray(y_true)
-    if y_true.ndim == y_pred.ndim:  # one-hot labels
-        y_true = y_true.argmax(-1)
-    return float(np.mean(y_pred.argmax(-1) != y_true.reshape(-1)))
+    return top1_error(y_true.argmax(-1) if y_true.ndim == np.ndim(y_pred) else y_true, y_pred)
 
 
 def evaluate_error(model, data, *, batch_size: int = 256, error_fn=None) -> float:

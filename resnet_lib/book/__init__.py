@@ -16,9 +16,6 @@ a notebook needs around them, one idea per module:
 - ``lesions``: ``labelled_lesion_study``, Veit et al.'s lesion study keyed by the chapter's labels.
 - ``sources``: the "Sources of the numbers" page, generated from ``resnet_lib.reference``.
 - ``benchmarks``: benchmark figures the chapters quote, read from ``benchmarks/*.json``.
-- ``estimates``: each chapter's gpu-profile time on a Colab T4, L4 and A100, estimated from
-  the measured H100 throughput (``CARDS``, ``chapter_gpu_runs``, ``gpu_time_estimate``,
-  ``gpu_estimate_line``, which ``chapter_setup`` prints, and ``gpu_estimate_table``).
 - ``measure``: ``trainable_parameters`` (as published counts mean parameters) and
   ``compare_step_times`` (training steps timed fairly on a shared machine).
 - ``display``: ``markdown_table``, ``show_markdown``, ``show_figure``, and ``explorer``:
@@ -35,10 +32,6 @@ Nothing heavy is imported at package level: Keras, IPython and ipywidgets load o
 
 from resnet_lib.book.display import (display_bundle, explorer, explorer_widget, markdown_table, show_figure,
                                      show_markdown)
-from resnet_lib.book.estimates import (
-    CARDS, GPU_ESTIMATE_HEADERS, chapter_gpu_runs, gpu_estimate_caption, gpu_estimate_line, gpu_estimate_table,
-    gpu_time_estimate, training_seconds,
-)
 from resnet_lib.book.measure import compare_step_times, trainable_parameters
 from resnet_lib.book.project import (
     BRANCH, COLAB_MARKER, colab_badge, colab_install_source, colab_url, module_map, repository_url,
@@ -50,11 +43,11 @@ from resnet_lib.book.runs import (
 from resnet_lib.book.setup import ChapterConfig, by_profile, chapter_setup, embedded_data_notice
 
 __all__ = [
-    "BRANCH", "CARDS", "COLAB_MARKER", "ChapterConfig", "GPU_ESTIMATE_HEADERS", "SMALL_IMAGE_RUNS", "by_profile",
-    "chapter_gpu_runs", "chapter_setup", "colab_badge", "colab_install_source", "colab_url", "compare_step_times",
+    "BRANCH", "COLAB_MARKER", "ChapterConfig", "SMALL_IMAGE_RUNS", "by_profile",
+    "chapter_setup", "colab_badge", "colab_install_source", "colab_url", "compare_step_times",
     "data_dir", "display_bundle", "embedded_data_notice", "explorer", "explorer_widget", "fit_cached",
-    "gpu_estimate_caption", "gpu_estimate_line", "gpu_estimate_table", "gpu_time_estimate", "markdown_table",
+    "markdown_table",
     "module_map", "progress", "repository_url", "run_dir", "show_figure", "show_markdown",
     "small_image_data", "small_image_input_shape", "small_image_runs", "train_small_image_net",
-    "trainable_parameters", "training_seconds",
+    "trainable_parameters",
 ]

@@ -14,9 +14,10 @@ import pathlib
 import re
 
 from resnet_lib.book.profiles import get_profile
+from resnet_lib.reference import PAPER_EPOCHS
 
-__all__ = ["SMALL_IMAGE_RUNS", "data_dir", "fit_cached", "progress", "run_dir", "small_image_data",
-           "small_image_input_shape", "small_image_runs", "train_small_image_net"]
+__all__ = ["SMALL_IMAGE_RUNS", "data_dir", "fit_cached", "progress", "run_dir", "small_image_config",
+           "small_image_data", "small_image_input_shape", "small_image_runs", "train_small_image_net"]
 
 RUNS_ENV = "RESNET_BOOK_RUNS"  # where shared run directories go; default ./runs
 DATA_ENV = "RESNET_BOOK_DATA"  # where datasets are generated or downloaded; default ./data_cache
@@ -119,8 +120,8 @@ SMALL_IMAGE_RUNS = {
     "cpu": dict(data="digits", depths=(20, 32, 44, 56), epochs=8, batch_size=32, steps_per_epoch=None,
                 augment=None),
     # CIFAR-10 from $RESNET_CIFAR10 (a local copy) or downloaded; preprocessing on the GPU
-    "gpu": dict(data="cifar10", depths=(20, 32, 44, 56), epochs=182, batch_size=None, steps_per_epoch=None,
-                augment="model"),
+    "gpu": dict(data="cifar10", depths=(20, 32, 44, 56), epochs=PAPER_EPOCHS, batch_size=None,
+                steps_per_epoch=None, augment="model"),
 }
 
 
@@ -169,13 +170,25 @@ def train_small_image_net(model: str, *, shortcut: str | None = None, preact: bo
         options["preact"] = True
     name = f"{settings['data']}-{model}" + "".join(
         f"-{options[k]}" if k == "shortcut" else "-v2" for k in options)
-    return fit_cached(
-        name, profile=profile, model=model, data=settings["data"], recipe="paper-cifar",
-        epochs=settings["epochs"], batch_size=settings["batch_size"],
-        steps_per_epoch=settings["steps_per_epoch"], model_options=options or None, tensorboard=profile == "gpu",
-        augment=settings["augment"],
-        verbose=(1 if profile == "gpu" else 0) if verbose is None else verbose,
-    )
+    return fit_cached(name, profile=profile, config=small_image_config(model, profile=profile, options=options,
+                                                                       verbose=verbose))
+
+
+def small_image_config(model: str, *, profile: str | None = None, options: dict | None = None,
+                       verbose: int | None = None):
+    """The ``TrainConfig`` of ``model`` in the profile's shared small-image runs: the paper's
+    CIFAR recipe (Section 4.2) at the profile's length, data and batch."""
+    from resnet_lib.train import DataConfig, RuntimeConfig, TrainConfig
+
+    profile = profile or get_profile()
+    settings = small_image_runs(profile)
+    return TrainConfig(
+        model=model, recipe="paper-cifar", epochs=settings["epochs"], batch_size=settings["batch_size"],
+        model_options=dict(options or {}),
+        data=DataConfig(name=settings["data"], steps_per_epoch=settings["steps_per_epoch"],
+                        augment=settings["augment"]),
+        runtime=RuntimeConfig(tensorboard=profile == "gpu",
+                              verbose=(1 if profile == "gpu" else 0) if verbose is None else verbose))
 
 
 STATIC_ENV = "RESNET_BOOK_STATIC"  # set by `make book`: the pages are read without a kernel

@@ -12,7 +12,6 @@ import logging
 import os
 import sys
 
-from resnet_lib.book.estimates import CHAPTER_TITLES, chapter_gpu_runs, gpu_estimate_line
 from resnet_lib.book.profiles import ENV_VAR, PROFILES, get_profile, gpu_available
 
 __all__ = ["ChapterConfig", "by_profile", "chapter_setup", "embedded_data_notice"]
@@ -53,9 +52,6 @@ def chapter_setup(title: str, *, smoke: dict | None = None, cpu: dict | None = N
                   gpu: dict | None = None, verbose: bool = True) -> ChapterConfig:
     """Print the profile, GPU and backend; return the chapter's settings for the profile.
 
-    For a chapter that trains in the gpu profile it also prints, in every profile, the
-    estimated GPU time of that profile on the Colab cards (``resnet_lib.book.estimates``).
-
     The three dicts must have the same keys, so a cell never works in one profile and fails
     in another. Raises ``ValueError`` naming the keys that differ.
     """
@@ -89,8 +85,6 @@ def chapter_setup(title: str, *, smoke: dict | None = None, cpu: dict | None = N
                   "expect hours, not minutes.")
         if config.settings:
             print("Settings: " + ", ".join(f"{k}={v!r}" for k, v in config.settings.items()))
-        if title in CHAPTER_TITLES and chapter_gpu_runs(title):  # in every profile: what gpu would cost
-            print(gpu_estimate_line(title))
     return config
 
 

@@ -4,8 +4,10 @@ He et al. 2015, Section 3.4 (ImageNet) and Section 4.2 (CIFAR-10) give the recip
 package runs them on any resnet_lib model and dataset:
 
 - ``recipes``: "paper-cifar", "voc", "seed" as ``Recipe`` data, schedules scaled to the run.
+- ``config``: ``TrainConfig`` (with ``DataConfig``, ``RuntimeConfig``): a run's configuration as
+  data, checked once, recorded in config.json, compared on resume.
 - ``fit``: the per-epoch loop around ``keras.Model.fit`` with checkpoints and resume.
-- ``arguments``: fit's arguments checked before anything is written; a model's depth.
+- ``arguments``: a model's preset family and depth.
 - ``network``: the model a run trains, built or given, compiled with the recipe.
 - ``evaluation``: single-label error and multi-label VOC mAP (``evaluate_multilabel``).
 - ``resume``: reloading the last committed epoch, and the best record kept in step.
@@ -13,10 +15,12 @@ package runs them on any resnet_lib model and dataset:
 - ``rundir``: the run directory's files, written atomically, locked, checked on resume.
 - ``runtime``: precision policy, XLA, MirroredStrategy / DataParallel.
 - ``sources``: resnet_lib.data datasets behind one interface.
+- ``torch_layout``: Keras' torch backend without layout copies (the fast CPU path).
 
 Command line: ``python -m resnet_lib.train --model resnet20 --data digits --epochs 4 --run-dir DIR``.
 """
 
+from resnet_lib.train.config import ConfigError, DataConfig, RuntimeConfig, TrainConfig
 from resnet_lib.train.evaluation import MultiLabelEvaluation, evaluate_multilabel
 from resnet_lib.train.fit import (ChanceLevelWarning, FinalSummary, FitArgumentError, FitResult,
                                   TrainingDivergedError, fit)
@@ -25,7 +29,9 @@ from resnet_lib.train.rundir import ConfigMismatchError, RunDir, RunDirBusyError
 
 __all__ = [
     "ChanceLevelWarning",
+    "ConfigError",
     "ConfigMismatchError",
+    "DataConfig",
     "FinalSummary",
     "FitArgumentError",
     "FitResult",
@@ -35,6 +41,8 @@ __all__ = [
     "RunDir",
     "RunDirBusyError",
     "RunDirError",
+    "RuntimeConfig",
+    "TrainConfig",
     "TrainingDivergedError",
     "evaluate_multilabel",
     "fit",

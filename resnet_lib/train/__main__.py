@@ -1,5 +1,11 @@
 """Command line: ``python -m resnet_lib.train --model resnet20 --data digits --epochs 4 --run-dir DIR``.
 
+Every option is a field of ``resnet_lib.train.config.TrainConfig`` (or of its ``DataConfig`` and
+``RuntimeConfig``): the parser is generated from the fields, their types, choices and help, so
+a new field is a new option. ``--config FILE`` starts from a saved configuration (a
+``TrainConfig.to_dict()`` JSON, or a run directory's config.json) and the other options
+override it.
+
 Run the same command again after an interruption (even SIGKILL) and it resumes from the last
 completed epoch. Exit status: 0 done, 2 bad arguments or configuration mismatch, 3 the loss
 became NaN/inf or exploded, 4 the run directory is damaged or in use by another process. Each
@@ -10,39 +16,23 @@ error is one line on stderr naming the option (as this command spells it: ``--lr
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
 
-from resnet_lib.train.recipes import RECIPES
+from resnet_lib.train.config import DataConfig, RuntimeConfig, TrainConfig, annotation_type, flag
 
+__all__ = ["parser", "main", "option_name", "mismatch_message", "config_from_args"]
 
-def _positive(value):
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value!r} must be a positive integer")
-    return number
-
-
-# fit's argument names -> this command's options, for FitArgumentError and ConfigMismatchError
-OPTIONS = {"model": "--model", "data": "--data", "recipe": "--recipe", "epochs": "--epochs",
-           "batch_size": "--batch-size", "learning_rate": "--lr", "warmup": "--warmup", "seed": "--seed",
-           "image_size": "--image-size", "limit": "--limit", "steps_per_epoch": "--steps-per-epoch",
-           "synthetic_images": "--synthetic-images", "augment": "--augment", "test_curve": "--no-test-curve",
-           "model_options": "--shortcut", "label_mode": "--label-mode", "data_source": "--data-source",
-           "data_dir": "--data-dir", "steps_per_execution": "--steps-per-execution",
-           "mixed_precision": "--mixed-precision", "jit": "--jit", "distribute": "--distribute",
-           "run_dir": "--run-dir", "allow_imagenet_stem": "--allow-imagenet-stem"}
 WARMUP = {"auto": None, "on": True, "off": False}
+AUGMENT = {"auto": None, "on": True, "off": False, "model": "model"}
 
 
 def option_name(key: str) -> str:
     """A configuration key as this command spells it: ``learning_rate`` -> ``--lr``,
     ``recipe.base_lr`` -> ``--recipe (base_lr)``, ``runtime.dtype_policy (mixed_precision)``
     -> ``--mixed-precision``."""
-    if key.startswith("runtime.") and key.endswith(")"):
-        return OPTIONS.get(key[key.index("(") + 1:-1], key)
-    head, _, rest = key.partition(".")
-    flag = OPTIONS.get(head, key if not rest else head)
-    return f"{flag} ({rest})" if rest else flag
+    return flag(key)
 
 
 def mismatch_message(error) -> str:
@@ -53,75 +43,122 @@ def mismatch_message(error) -> str:
             "Resume with the same options, or use a new --run-dir.")
 
 
+def _positive(value):
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} must be a positive integer")
+    return number
+
+
+def _options(value: str) -> dict:
+    """``--model-options shortcut=B preact=true`` (or a JSON object) as a dict."""
+    value = value.strip()
+    if value.startswith("{"):
+        return json.loads(value)
+    out = {}
+    for item in value.split():
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise argparse.ArgumentTypeError(f"{item!r}: expected KEY=VALUE")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out
+
+
+def _add(group, cls, f) -> None:
+    """One option for field ``f`` of ``cls``, from its type, default, choices and help."""
+    meta = f.metadata
+    name = "data" if cls is DataConfig and f.name == "name" else f.name
+    option = flag(name)
+    default = f.default if f.default is not dataclasses.MISSING else None
+    text = meta.get("help", "")
+    if name == "warmup":
+        group.add_argument(option, dest=name, choices=sorted(WARMUP), default=argparse.SUPPRESS, help=text)
+    elif name == "augment":
+        aug = group.add_mutually_exclusive_group()
+        aug.add_argument("--augment", dest=name, nargs="?", const="on", choices=sorted(AUGMENT),
+                         default=argparse.SUPPRESS, help=text + " (auto: the dataset's standard)")
+        aug.add_argument("--no-augment", dest=name, action="store_const", const="off", default=argparse.SUPPRESS)
+        aug.add_argument("--augment-in-model", dest=name, action="store_const", const="model",
+                         default=argparse.SUPPRESS, help="preprocess and augment inside the model (on the "
+                         "accelerator), not in the input pipeline")
+    elif name == "model_options":
+        group.add_argument(option, dest=name, type=_options, default=argparse.SUPPRESS, help=text)
+        group.add_argument("--shortcut", dest="shortcut", choices=("A", "B", "C"), default=argparse.SUPPRESS,
+                           help="the same as --model-options shortcut=X (CIFAR default A, ImageNet B)")
+    elif annotation_type(cls, f.name) is bool:
+        group.add_argument(option, dest=name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                           help=f"{text} (default: {'on' if default else 'off'})")
+    else:
+        kind = annotation_type(cls, f.name)
+        if kind is int and meta.get("low") == 1:
+            kind = _positive
+        choices = meta.get("choices")
+        group.add_argument(option, dest=name, type=kind, choices=choices, default=argparse.SUPPRESS,
+                           help=text + (f" (default: {default})" if default not in (None, "") else ""))
+    if name == "learning_rate":
+        group.add_argument("--learning-rate", dest=name, type=float, default=argparse.SUPPRESS,
+                           help=argparse.SUPPRESS)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m resnet_lib.train",
-        description="Train a resnet_lib model with a named recipe; resumable (He et al. 2015).",
+        prog="python -m resnet_lib.train", allow_abbrev=False,
+        description="Train a resnet_lib model with a named recipe; resumable (He et al. 2015). "
+                    "Every option is a field of resnet_lib.train.config.TrainConfig.",
     )
-    p.add_argument("--model", default="resnet20", help="preset: resnet20/32/44/56/110/1202, resnet18..152, plain<depth>")
-    p.add_argument("--data", default="digits", choices=("digits", "cifar10", "voc2012", "synthetic-voc"))
-    p.add_argument("--recipe", default="paper-cifar", choices=sorted(RECIPES))
-    p.add_argument("--epochs", type=_positive, help="default: the recipe's")
     p.add_argument("--run-dir", required=True, help="config, history.csv, checkpoints, logs go here")
-    p.add_argument("--batch-size", type=_positive, help="global batch; default: the recipe's")
-    p.add_argument("--lr", type=float, help="peak learning rate; default: the recipe's")
-    p.add_argument("--warmup", default="auto", choices=sorted(WARMUP),
-                   help="auto: the recipe's rule (paper-cifar: ResNet-110 and deeper, Section 4.2)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--image-size", type=_positive, help="image side (digits: 16 by default; VOC: 224)")
-    p.add_argument("--synthetic-images", type=_positive,
-                   help="synthetic-voc only: how many images to generate (default 200)")
-    p.add_argument("--limit", type=_positive, help="use only the first N images of each split")
-    p.add_argument("--steps-per-epoch", type=_positive, help="cap the training steps per epoch")
-    aug = p.add_mutually_exclusive_group()
-    aug.add_argument("--augment", dest="augment", action="store_true", default=None)
-    aug.add_argument("--no-augment", dest="augment", action="store_false")
-    aug.add_argument("--augment-in-model", dest="augment", action="store_const", const="model",
-                     help="preprocess and augment inside the model (on the accelerator), not in "
-                          "the input pipeline")
-    p.add_argument("--no-test-curve", dest="test_curve", action="store_false",
-                   help="skip the per-epoch test error (the paper's thin curves)")
-    p.add_argument("--mixed-precision", default="auto", choices=("auto", "on", "off"))
-    p.add_argument("--jit", default="auto", choices=("auto", "on", "off"))
-    p.add_argument("--distribute", default="auto", choices=("auto", "all", "off"),
-                   help="auto: all GPUs if several; all: every device incl. CPUs; off: one device")
-    p.add_argument("--shortcut", choices=("A", "B", "C"), help="model option (CIFAR default A, ImageNet B)")
-    p.add_argument("--label-mode", choices=("multi", "single"), help="VOC only: labels (default multi)")
-    p.add_argument("--allow-imagenet-stem", action="store_true",
-                   help="train an ImageNet preset (7x7 stem, max pool) on digits or CIFAR-10 anyway")
-    p.add_argument("--data-dir", help="where VOC is downloaded or generated (default ./data_cache)")
-    p.add_argument("--data-source", help="cifar10: a local copy (cifar-10-python.tar.gz, its "
-                   "cifar-10-batches-py folder, or an image tree train/<class>/*, test/<class>/*, "
-                   "or a .tar.gz of one); default $RESNET_CIFAR10, else download")
-    p.add_argument("--steps-per-execution", type=_positive, default=1,
-                   help="training steps per compiled call (default 1)")
-    p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false")
-    p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="2 adds Keras' progress bar")
+    p.add_argument("--config", help="start from this configuration (JSON of TrainConfig.to_dict(), or a "
+                   "run directory's config.json); the other options override it")
+    for title, cls in (("run", TrainConfig), ("data", DataConfig), ("runtime", RuntimeConfig)):
+        group = p.add_argument_group(title)
+        for f in dataclasses.fields(cls):
+            if f.name not in ("data", "runtime"):
+                _add(group, cls, f)
     return p
+
+
+def config_from_args(args) -> TrainConfig:
+    """The ``TrainConfig`` that parsed arguments ask for (``--config`` first, then the rest)."""
+    base = TrainConfig()
+    if args.config:
+        payload = json.loads(open(args.config).read())
+        base = TrainConfig.from_dict(payload.get("config", payload) if "config" in payload and
+                                     isinstance(payload["config"], dict) else payload)
+    given = {k: v for k, v in vars(args).items() if k not in ("run_dir", "config", "shortcut")}
+    if "warmup" in given:
+        given["warmup"] = WARMUP[given["warmup"]]
+    if "augment" in given:
+        given["augment"] = AUGMENT[given["augment"]]
+    if getattr(args, "shortcut", None):
+        given["model_options"] = {**given.get("model_options", base.model_options), "shortcut": args.shortcut}
+    for key in ("data_source", "data_dir"):
+        if given.get(key) is not None:
+            given[key] = str(given[key])
+    return base.replace(**given)
 
 
 def main(argv=None) -> int:
     p = parser()
     args = p.parse_args(argv)
-    from resnet_lib.train.fit import FitArgumentError, TrainingDivergedError, fit
+    from resnet_lib.train.config import ConfigError
+    from resnet_lib.train.fit import TrainingDivergedError, fit
     from resnet_lib.train.rundir import ConfigMismatchError, RunDirError
 
-    model_options = {"shortcut": args.shortcut} if args.shortcut else None
     try:
-        result = fit(
-            args.model, args.data, recipe=args.recipe, epochs=args.epochs, run_dir=args.run_dir,
-            batch_size=args.batch_size, learning_rate=args.lr, warmup=WARMUP[args.warmup], seed=args.seed,
-            image_size=args.image_size, allow_imagenet_stem=args.allow_imagenet_stem,
-            synthetic_images=args.synthetic_images,
-            limit=args.limit, steps_per_epoch=args.steps_per_epoch, augment=args.augment,
-            test_curve=args.test_curve, mixed_precision=args.mixed_precision, jit=args.jit,
-            distribute=args.distribute, model_options=model_options, data_dir=args.data_dir,
-            label_mode=args.label_mode, tensorboard=args.tensorboard, verbose=args.verbose,
-            data_source=args.data_source, steps_per_execution=args.steps_per_execution,
-        )
-    except FitArgumentError as error:
-        option = OPTIONS.get(error.argument, error.argument)
-        print(f"{p.prog}: error: argument {option}: {error}", file=sys.stderr)
+        config = config_from_args(args)
+    except (OSError, ValueError) as error:
+        if isinstance(error, ConfigError):
+            print(f"{p.prog}: error: argument {error.flag}: {error}", file=sys.stderr)
+        else:
+            print(f"{p.prog}: error: argument --config: {args.config}: {error}", file=sys.stderr)
+        return 2
+    try:
+        result = fit(config=config, run_dir=args.run_dir)
+    except ConfigError as error:
+        print(f"{p.prog}: error: argument {error.flag}: {error}", file=sys.stderr)
         return 2
     except ConfigMismatchError as error:
         print(f"error: {mismatch_message(error)}", file=sys.stderr)

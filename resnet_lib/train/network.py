@@ -63,10 +63,11 @@ def _batch_used(source, batch_size: int) -> int:
     return min(batch_size, int(images.shape[0]))
 
 
-def compile_network(model, *, settings, source, total_steps, depth):
-    """Compile ``model`` for a run of ``total_steps`` (``settings``: fit's resolved arguments)."""
+def compile_network(model, *, config, jit: bool, source, total_steps, depth):
+    """Compile ``model`` for a run of ``total_steps`` (``config``: the run's resolved
+    ``TrainConfig``; ``jit``: XLA as ``runtime.resolve_jit`` decided)."""
     logits = from_logits(model)
-    recipe, batch_size, learning_rate = settings.recipe, settings.batch_size, settings.learning_rate
+    recipe, batch_size, learning_rate = config.recipe, config.batch_size, config.learning_rate
     used = _batch_used(source, batch_size)
     if used < batch_size:
         scaled = " (the recipe's learning rate is scaled to it)" if learning_rate is None else ""
@@ -74,7 +75,7 @@ def compile_network(model, *, settings, source, total_steps, depth):
                       f"step of {used} images{scaled}", RuntimeWarning, stacklevel=4)
         batch_size = used
     optimizer = recipe.make_optimizer(total_steps, batch_size=batch_size, depth=depth, learning_rate=learning_rate,
-                                      warmup=settings.warmup)
+                                      warmup=config.warmup)
     if source.multi_label:
         loss = keras.losses.BinaryCrossentropy(from_logits=logits)
         metrics = []
@@ -88,7 +89,7 @@ def compile_network(model, *, settings, source, total_steps, depth):
         metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
         if source.num_classes > 5:
             metrics.append(keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top5"))
-    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=settings.jit,
-                  steps_per_execution=settings.steps_per_execution)
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit,
+                  steps_per_execution=config.runtime.steps_per_execution)
 
 

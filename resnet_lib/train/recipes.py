@@ -43,10 +43,13 @@ import math
 
 import keras
 
-__all__ = ["Recipe", "RECIPES", "get_recipe", "PaperStepSchedule", "WarmupCosineSchedule"]
+from resnet_lib.reference import CIFAR_SCHEDULE, PAPER_EPOCHS
 
-PAPER_ITERATIONS = 64_000  # Section 4.2: "terminate training at 64k iterations"
-PAPER_WARMUP_ITERATIONS = 400  # "about 400 iterations" at lr 0.01 for ResNet-110
+__all__ = ["Recipe", "RECIPES", "PAPER_EPOCHS", "get_recipe", "PaperStepSchedule", "WarmupCosineSchedule"]
+
+_PAPER = CIFAR_SCHEDULE.value  # Section 4.2, as numbers (resnet_lib.reference)
+PAPER_ITERATIONS = _PAPER["iterations"]  # "terminate training at 64k iterations"
+PAPER_WARMUP_ITERATIONS = _PAPER["warmup_iterations"]  # "about 400 iterations" at lr 0.01 for ResNet-110
 
 
 @keras.saving.register_keras_serializable(package="resnet_lib")
@@ -193,24 +196,33 @@ class Recipe:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    @classmethod
+    def from_dict(cls, payload: dict) -> "Recipe":
+        """The recipe of ``to_dict`` (as config.json records it)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in payload.items() if k in known}
+        if "boundaries" in values:
+            values["boundaries"] = tuple(values["boundaries"])
+        return cls(**values)
+
 
 RECIPES = {
     "paper-cifar": Recipe(
         name="paper-cifar",
         optimizer="sgd",
-        base_lr=0.1,
-        batch_size=128,
-        epochs=182,  # 64k iterations of 128 images over 45k: ~182 epochs
+        base_lr=_PAPER["lr"],
+        batch_size=_PAPER["batch"],
+        epochs=PAPER_EPOCHS,  # 64k iterations of 128 images over 45k: ~182 epochs
         momentum=0.9,
         weight_decay=1e-4,
         schedule="step",
-        boundaries=(32_000 / PAPER_ITERATIONS, 48_000 / PAPER_ITERATIONS),
+        boundaries=tuple(drop / PAPER_ITERATIONS for drop in _PAPER["lr_drops"]),
         factor=0.1,
-        warmup_lr=0.01,
+        warmup_lr=_PAPER["warmup_lr"],
         warmup_fraction=PAPER_WARMUP_ITERATIONS / PAPER_ITERATIONS,
         warmup_min_depth=110,
         lr_scaling="linear",
-        lr_batch=128,
+        lr_batch=_PAPER["batch"],
         description="He et al. 2015 Sec. 4.2: SGD 0.9, wd 1e-4, lr 0.1 x batch/128, /10 at 50% and 75% of the run",
     ),
     "voc": Recipe(

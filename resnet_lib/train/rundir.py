@@ -35,11 +35,6 @@ from pathlib import Path
 
 __all__ = ["RunDir", "ConfigMismatchError", "RunDirError", "RunDirBusyError", "comparable_config"]
 
-# Keys of config.json that describe a run in words only; they never make two runs differ.
-PROSE_KEYS = ("recipe.description",)
-# Keys that config.json gained later, with the value a run written before them had.
-ADDED_KEYS = {"warmup": None}
-VOC_DATA = ("voc2012", "synthetic-voc")  # the data a ``label_mode`` applies to
 # Runtime settings that change the numbers a run produces: a resume must keep them.
 PINNED_RUNTIME = {"dtype_policy": "mixed_precision", "jit_compile": "jit"}
 SAFETY_MARGIN = 1 << 20  # bytes beyond a file's estimated size that must be free before writing it
@@ -107,40 +102,12 @@ def atomic_write_text(path: Path, text: str) -> None:
     _fsync_dir(path.parent)
 
 
-def _flatten(config: dict, prefix: str = "") -> dict:
-    flat = {}
-    for key, value in config.items():
-        if isinstance(value, dict) and value and key != "model_options":
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
 def comparable_config(config: dict) -> dict:
-    """``config`` as compared on resume: nested keys flattened (``recipe.base_lr``), prose
-    (``recipe.description``) left out, keys added later (``ADDED_KEYS``) at the value older
-    runs had, ``label_mode`` only for VOC data, a preset name in lower case, and a
-    ``learning_rate`` equal to the recipe's default for the batch size recorded as ``None``
-    (the default)."""
-    flat = _flatten(json.loads(json.dumps(config)))
-    for key in PROSE_KEYS:
-        flat.pop(key, None)
-    for key, value in ADDED_KEYS.items():
-        flat.setdefault(key, value)
-    if flat.get("data") not in VOC_DATA:
-        flat.pop("label_mode", None)
-    model = flat.get("model")
-    if isinstance(model, str) and not model.startswith("<"):
-        flat["model"] = model.strip().lower()
-    lr = flat.get("learning_rate")
-    if lr is not None and "recipe.base_lr" in flat and flat.get("batch_size"):
-        default = float(flat["recipe.base_lr"])
-        if flat.get("recipe.lr_scaling") == "linear":
-            default *= float(flat["batch_size"]) / float(flat["recipe.lr_batch"])
-        if math.isclose(float(lr), default, rel_tol=1e-12):
-            flat["learning_rate"] = None
-    return flat
+    """``config`` (config.json's ``"config"``, in today's form or the flat one of older runs) as
+    resume compares it: ``TrainConfig.identity`` (``resnet_lib.train.config``)."""
+    from resnet_lib.train.config import TrainConfig
+
+    return TrainConfig.from_dict(config).identity()
 
 
 class RunDir:

@@ -27,9 +27,9 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["DataSource", "load_source", "DATA_NAMES"]
+from resnet_lib.train.config import DATA_NAMES, VOC_DATA
 
-DATA_NAMES = ("digits", "cifar10", "voc2012", "synthetic-voc")
+__all__ = ["DataSource", "load_source", "DATA_NAMES"]
 
 
 @dataclasses.dataclass
@@ -219,25 +219,30 @@ def _standard_augment(name: str) -> bool:
     return name == "cifar10"
 
 
-def load_source(data, *, batch_size, seed, image_size=None, limit=None, steps_per_epoch=None,
-                augment=None, one_hot=False, even_batches=False, data_dir=None,
-                label_mode="multi", synthetic_images=200, data_source=None,
-                on_device=False) -> DataSource:
-    """Open ``data`` (a name in ``DATA_NAMES`` or an ``ImageSplits``) for training.
+def load_source(data, config=None, *, batch_size, seed, one_hot=False, even_batches=False,
+                on_device=False, **options) -> DataSource:
+    """Open ``data`` (a name in ``DATA_NAMES`` or an ``ImageSplits``) for training, as the
+    ``DataConfig`` ``config`` says (or its fields given as ``options``: ``limit=30``).
 
     augment None takes each dataset's standard choice: CIFAR-10 pad-crop-flip (Section 4.2),
     none for digits (a flipped digit is another symbol), the VOC pipeline's for VOC. "model"
     (small images): the same choice, done by the model (``DataSource.in_model``).
     data_source: "cifar10" only, a local copy (``small_images.load_cifar10(source=...)``);
     None reads ``$RESNET_CIFAR10`` or downloads.
-    on_device: with augment="model", keep the images on the accelerator (JAX backend).
+    one_hot: one-hot labels (label smoothing); even_batches: drop the last, smaller batch (so
+    replicas split every batch evenly); on_device: with augment="model", keep the images on the
+    accelerator (JAX backend).
     """
+    from resnet_lib.train.config import DataConfig, SYNTHETIC_IMAGES
+
+    config = dataclasses.replace(config or DataConfig(), **options)
+    image_size, limit, steps_per_epoch = config.image_size, config.limit, config.steps_per_epoch
+    augment, data_dir, data_source = config.augment, config.data_dir, config.data_source
+    label_mode = config.label_mode or "multi"
+    synthetic_images = config.synthetic_images or SYNTHETIC_IMAGES
     common = dict(batch_size=batch_size, seed=seed, limit=limit, steps_per_epoch=steps_per_epoch,
                   one_hot=one_hot, even_batches=even_batches)
-    if data_source is not None and data != "cifar10":
-        raise ValueError(f"data_source={str(data_source)!r} applies to data='cifar10' only, "
-                         f"not data={data if isinstance(data, str) else type(data).__name__!r}")
-    if data in ("voc2012", "synthetic-voc"):
+    if data in VOC_DATA:
         require_tensorflow(f"data={data!r}")
         if augment == "model":
             augment = False  # fit puts the VOC augmentation layer in front of the network
@@ -262,9 +267,6 @@ def load_source(data, *, batch_size, seed, image_size=None, limit=None, steps_pe
         elif data == "cifar10":
             from resnet_lib.data.small_images import load_cifar10
 
-            if image_size not in (None, 32):
-                raise ValueError(f"data='cifar10' has 32x32 images; image_size={image_size} "
-                                 "is not supported")
             splits = load_cifar10(source=data_source, seed=0)
         else:
             raise ValueError(f"data={data!r} is unknown; expected one of {DATA_NAMES} or an "
