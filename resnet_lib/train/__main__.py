@@ -50,6 +50,13 @@ def _positive(value):
     return number
 
 
+def _warmup(value: str):
+    """``--warmup``: auto, on, off, or a positive number of iterations."""
+    if value in WARMUP:
+        return WARMUP[value]
+    return _positive(value)
+
+
 def _options(value: str) -> dict:
     """``--model-options shortcut=B preact=true`` (or a JSON object) as a dict."""
     value = value.strip()
@@ -75,7 +82,8 @@ def _add(group, cls, f) -> None:
     default = f.default if f.default is not dataclasses.MISSING else None
     text = meta.get("help", "")
     if name == "warmup":
-        group.add_argument(option, dest=name, choices=sorted(WARMUP), default=argparse.SUPPRESS, help=text)
+        group.add_argument(option, dest=name, type=_warmup, default=argparse.SUPPRESS, metavar="{auto,on,off,N}",
+                           help=text)
     elif name == "augment":
         aug = group.add_mutually_exclusive_group()
         aug.add_argument("--augment", dest=name, nargs="?", const="on", choices=sorted(AUGMENT),
@@ -128,8 +136,6 @@ def config_from_args(args) -> TrainConfig:
         base = TrainConfig.from_dict(payload.get("config", payload) if "config" in payload and
                                      isinstance(payload["config"], dict) else payload)
     given = {k: v for k, v in vars(args).items() if k not in ("run_dir", "config", "shortcut")}
-    if "warmup" in given:
-        given["warmup"] = WARMUP[given["warmup"]]
     if "augment" in given:
         given["augment"] = AUGMENT[given["augment"]]
     if getattr(args, "shortcut", None):

@@ -130,9 +130,11 @@ class TrainConfig:
     batch_size: int | None = _field(None, "global batch (default: the recipe's)", low=1)
     # The peak learning rate; None: the recipe's for this batch size.
     learning_rate: float | None = _field(None, "peak learning rate (default: the recipe's)", flag="--lr")
-    # None: the recipe's rule (paper-cifar warms ResNet-110 and deeper up at lr 0.01, Section
-    # 4.2); True / False: warm up or not, whatever the depth.
-    warmup: bool | None = _field(None, "auto: the recipe's rule (paper-cifar: 110 layers and deeper)")
+    # None: the recipe's rule (paper-cifar warms ResNet-110 and deeper up at lr 0.01 for 400 of
+    # 64k iterations, Section 4.2, scaled to the run); True / False: warm up or not, whatever
+    # the depth; a number: warm up for that many iterations (the paper's "about 400"), any depth.
+    warmup: bool | int | None = _field(None, "auto: the recipe's rule (paper-cifar: 110 layers and deeper); "
+                                       "on, off, or a number of iterations")
     # Seeds the initial weights, every epoch's order and augmentation (train/sources.epoch_seed).
     seed: int = _field(0, "seed of weights, order and augmentation")
     # Also measure test error after each epoch, for the paper's curves (never used to choose).
@@ -369,10 +371,11 @@ def _check(config: TrainConfig, *, model, data) -> None:
     augment = config.data.augment
     if augment not in (None, True, False, "model"):
         raise ConfigError("augment", f"augment={augment!r}; expected None, True, False or 'model'")
-    if config.warmup not in (None, True, False):
-        raise ConfigError("warmup", f"warmup={config.warmup!r}; expected None (the recipe's rule), True or False")
-    if config.warmup is True and recipe.warmup_fraction <= 0:
-        raise ConfigError("warmup", f"warmup=True, but recipe {recipe.name!r} has no warm-up "
+    if config.warmup not in (None, True, False) and not (_integer(config.warmup) and config.warmup >= 1):
+        raise ConfigError("warmup", f"warmup={config.warmup!r}; expected None (the recipe's rule), True, False "
+                          "or a number of iterations >= 1")
+    if config.warmup not in (None, False) and recipe.warmup_fraction <= 0:
+        raise ConfigError("warmup", f"warmup={config.warmup!r}, but recipe {recipe.name!r} has no warm-up "
                           "(Recipe.warmup_fraction is 0)")
     if not isinstance(config.model_options, dict):
         raise ConfigError("model_options", f"model_options={config.model_options!r}; expected a dict")

@@ -151,10 +151,17 @@ class Recipe:
             return bool(warmup)
         return self.warmup_min_depth is None or (depth is not None and depth >= self.warmup_min_depth)
 
-    def warmup_steps(self, total_steps: int, *, depth: int | None = None, warmup: bool | None = None) -> int:
-        """Warm-up iterations for a run of ``total_steps`` (``warms_up``); 0 without one."""
+    def warmup_steps(self, total_steps: int, *, depth: int | None = None, warmup: bool | int | None = None) -> int:
+        """Warm-up iterations for a run of ``total_steps`` (``warms_up``); 0 without one.
+
+        ``warmup`` a whole number (not a bool): warm up for that many iterations, whatever the
+        depth, as Section 4.2 states it ("about 400 iterations") rather than as a fraction of
+        the run; a short run of deep nets needs the absolute length (``resnet_lib.fig6``).
+        """
         if not self.warms_up(depth=depth, warmup=warmup):
             return 0
+        if not isinstance(warmup, bool) and isinstance(warmup, int):
+            return min(int(warmup), int(total_steps))
         return max(1, round(self.warmup_fraction * total_steps))
 
     def schedule_for(self, total_steps: int, *, batch_size: int, depth: int | None = None,
