@@ -9,9 +9,13 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
-# Keras + JAX, no TensorFlow: proves that training on small images needs no TensorFlow
+# Keras + JAX (and PyTorch, CPU build), no TensorFlow: proves that training on small images needs
+# no TensorFlow, and tests the torch backend the recorded runs train on (resnet_lib.train.torch_layout)
 NOTF_VENV  := .venv-jax
 NOTF_STAMP := $(NOTF_VENV)/.installed-jax
+# the CPU build of PyTorch: pip takes it from the local wheel where there is one (CI); elsewhere
+# set TORCH_SPEC to what your platform needs
+TORCH_SPEC ?= torch==2.13.0
 # pytest-xdist workers (CI has 2 cores): unit tests are shared out as workers free up
 # (worksteal); nbval keeps each notebook's cells on one worker (loadscope)
 WORKERS ?= 2
@@ -26,7 +30,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # The smoke build that make test checks, apart from make book's book/_build
 BOOK_CHECK_DIR := .cache/book-smoke
 
-.PHONY: test unit unit-tf unit-jax unit-jax-tf envs nbval book book-check browser env clean
+.PHONY: test unit unit-tf unit-jax unit-jax-tf unit-torch envs nbval book book-check browser env clean
 
 env: $(STAMP)
 
@@ -42,6 +46,7 @@ $(STAMP): pyproject.toml
 $(NOTF_STAMP): pyproject.toml
 	test -x $(NOTF_VENV)/bin/python || $(PYTHON) -m venv $(NOTF_VENV)
 	$(NOTF_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(NOTF_VENV)/bin/python -m pip install --quiet --no-compile "$(TORCH_SPEC)"
 	$(NOTF_VENV)/bin/python -m pip install --quiet --no-compile -e ".[jax,test]"
 	touch $(NOTF_STAMP)
 
@@ -52,7 +57,7 @@ envs:
 # the second runs without TensorFlow and fails if one is installed (test_no_tensorflow.py);
 # the third runs on JAX what needs TensorFlow's tf.data or tf.distribute.
 unit: envs
-	$(MAKE) unit-tf unit-jax unit-jax-tf
+	$(MAKE) unit-tf unit-jax unit-jax-tf unit-torch
 
 unit-tf: $(STAMP)
 	KERAS_BACKEND=tensorflow $(PY) -m pytest $(XDIST) tests
@@ -63,6 +68,11 @@ unit-jax: $(NOTF_STAMP)
 
 unit-jax-tf: $(STAMP)
 	RESNET_ONE_BACKEND_DONE=1 KERAS_BACKEND=jax $(PY) -m pytest $(XDIST) -m "tensorflow and not slow" tests
+
+# the torch backend's own tests (the recorded runs' path), in the JAX environment that has torch
+unit-torch: $(NOTF_STAMP)
+	RESNET_EXPECT_NO_TENSORFLOW=1 RESNET_ONE_BACKEND_DONE=1 KERAS_BACKEND=torch \
+	  $(NOTF_VENV)/bin/python -m pytest -m "torch and not slow" tests
 
 nbval: $(STAMP)
 	@if ls book/*.ipynb >/dev/null 2>&1; then \

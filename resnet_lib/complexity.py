@@ -5,6 +5,8 @@ counts them layer by layer from a built Keras model: a convolution costs
 ``out_h * out_w * k_h * k_w * (c_in / groups) * c_out`` multiply-adds, a dense layer
 ``d_in * d_out``. Batch normalization, ReLU, additions and pooling are not multiply-adds and
 the paper leaves them out, so they count zero here too (they are listed, so a reader sees them).
+Parameters are counted as published tables count them: trainable weights only
+(``trainable_parameters``).
 """
 
 from __future__ import annotations
@@ -53,6 +55,14 @@ def layer_multiply_adds(model: keras.Model) -> list[LayerCost]:
 def multiply_adds(model: keras.Model) -> int:
     """Total multiply-adds for one image: the paper's "FLOPs" (Table 1)."""
     return sum(cost.multiply_adds for cost in layer_multiply_adds(model))
+
+
+def trainable_parameters(model: keras.Model) -> int:
+    """Trainable weights only: what published counts (and torchvision) mean by "parameters".
+
+    ``model.count_params()`` also counts batch normalization's moving mean and variance.
+    """
+    return int(sum(math.prod(w.shape) for w in model.trainable_weights))
 
 
 def _multiply_adds(layer, output_shape) -> int:

@@ -2,6 +2,7 @@
 
 - ``training_curves``: error vs epochs or iterations in the paper's style (He et al. 2015,
   Fig. 1, 4, 6: "dashed lines denote test error, and bold lines denote training error").
+- ``fig6_figure``: He et al. 2015, Fig. 6: plain nets and ResNets side by side.
 - ``table1_figure``: Table 1 (architectures, FLOPs) from ``resnet_lib.complexity.table1()``.
 - ``lesion_figure``: Veit et al. 2016, Fig. 3 and 5 (delete one block, k blocks, swap k pairs).
 - ``response_std_figure``: He et al. 2015, Fig. 7 (std of layer responses, also sorted).
@@ -32,6 +33,7 @@ __all__ = [
     "PAGE_WIDTH",
     "FIGURE_WIDTH",
     "training_curves",
+    "fig6_figure",
     "table1_figure",
     "lesion_figure",
     "response_std_figure",
@@ -145,6 +147,42 @@ def training_curves(
         axes[1].set_title("test error")
     if title:
         figure.suptitle(title)
+    return figure
+
+
+def fig6_figure(plain: Mapping[str, Mapping], residual: Mapping[str, Mapping], *,
+                title: str | None = None, ylim: tuple | None = None) -> Figure:
+    """Fig. 6 (left and middle) as the paper draws it: plain nets in one panel, ResNets in the
+    other, training error bold and test error dashed, one colour per depth, by epoch.
+
+    ``plain``, ``residual``: ``{"plain-20": history, ...}`` as ``training_curves`` takes them.
+    The y range is shared and, by default, fits every curve (a short run does not reach the
+    paper's 0-20%).
+    """
+    if not plain or not residual:
+        raise ValueError("fig6_figure: expected plain and residual histories, got "
+                         f"{len(plain)} and {len(residual)}")
+    figure = Figure(figsize=(FIGURE_WIDTH, 3.9), layout="constrained")
+    axes = figure.subplots(1, 2, sharey=True)
+    top = 0.0
+    for axis, runs, name in ((axes[0], plain, "plain"), (axes[1], residual, "ResNet")):
+        for i, (label, history) in enumerate(runs.items()):
+            _, train = _error_percent(history, TRAIN_KEYS, label, name)
+            _, test = _error_percent(history, TEST_KEYS, label, None)
+            x = np.arange(1, len(train) + 1)
+            axis.plot(x, train, color=f"C{i}", linewidth=2.2, label=f"{label} (train)")
+            if test is not None:
+                axis.plot(x, test, color=f"C{i}", linewidth=0.9, linestyle="--", label=f"{label} (test)")
+                top = max(top, float(np.max(test)))
+            top = max(top, float(np.max(train)))
+        axis.set(xlabel="epoch", title=f"{name} nets")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize="small")
+    axes[0].set_ylabel("error (%)")
+    axes[0].set_ylim(*(ylim or (0, min(100.0, 5 * np.ceil(top / 5) + 5))))
+    if title:
+        figure.suptitle(title, fontsize="medium")
     return figure
 
 

@@ -28,6 +28,9 @@ def pytest_configure(config):
         "pick their own backend); skipped where RESNET_ONE_BACKEND_DONE=1, which `make unit` sets "
         "on the passes after the TensorFlow one")
     config.addinivalue_line(
+        "markers", "torch: the torch backend's own path (resnet_lib.train.torch_layout, the recorded "
+        "runs' backend); `make unit-torch` runs these with KERAS_BACKEND=torch")
+    config.addinivalue_line(
         "markers", "tensorflow: needs TensorFlow installed (the tf.data VOC pipeline, "
         "tf.distribute); skipped where it is absent")
 

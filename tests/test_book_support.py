@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from resnet_lib import book
+from resnet_lib.complexity import trainable_parameters
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -256,8 +257,8 @@ def test_trainable_parameters_leave_out_batch_norm_statistics():
     inputs = keras.Input((4, 4, 2))
     x = keras.layers.Conv2D(3, 1, use_bias=False)(inputs)
     model = keras.Model(inputs, keras.layers.BatchNormalization()(x))
-    assert book.trainable_parameters(model) == 2 * 3 + 3 + 3  # kernel, gamma, beta
-    assert model.count_params() == book.trainable_parameters(model) + 6  # + moving mean, variance
+    assert trainable_parameters(model) == 2 * 3 + 3 + 3  # kernel, gamma, beta
+    assert model.count_params() == trainable_parameters(model) + 6  # + moving mean, variance
 
 
 def test_compare_step_times_times_each_model():
@@ -304,10 +305,12 @@ def test_small_image_runs_share_names_and_options(monkeypatch, tmp_path):
     assert book.train_small_image_net("plain20", profile="cpu") == "digits-plain20"
     assert book.train_small_image_net("resnet20", shortcut="B", profile="gpu") == "cifar10-resnet20-B"
     assert book.train_small_image_net("resnet20", shortcut="A", profile="smoke") == "digits-resnet20"
-    assert seen[1][1]["model_options"] == {"shortcut": "B"} and seen[2][1]["model_options"] is None
+    configs = [kw["config"] for _, kw in seen]
+    assert configs[1].model_options == {"shortcut": "B"} and configs[2].model_options == {}
     assert book.train_small_image_net("resnet56", preact=True, profile="cpu") == "digits-resnet56-v2"
-    assert seen[3][1]["model_options"] == {"preact": True}
-    assert seen[0][1]["recipe"] == "paper-cifar" and seen[0][1]["data"] == "digits"
+    assert seen[3][1]["config"].model_options == {"preact": True}
+    assert configs[0].recipe == "paper-cifar" and configs[0].data.name == "digits"
+    assert configs[0].model == "plain20" and configs[1].data.name == "cifar10"
     for profile in ("smoke", "cpu", "gpu"):
         assert set(book.SMALL_IMAGE_RUNS[profile]) == set(book.SMALL_IMAGE_RUNS["cpu"])
 

@@ -10,6 +10,7 @@ import pytest
 
 import keras
 
+from resnet_lib.complexity import trainable_parameters
 from resnet_lib.models import (
     STAGES,
     ZeroPadShortcut,
@@ -21,10 +22,6 @@ from resnet_lib.models import (
 from resnet_lib.reference import CIFAR_OPTION_A_PARAMS, KERAS_APPLICATIONS_PARAMS, SEED_PARAMS, TORCHVISION_PARAMS
 
 
-def trainable_count(model):
-    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-
-
 TORCHVISION = TORCHVISION_PARAMS.value
 KERAS_APPLICATIONS = {d: n for d, n in KERAS_APPLICATIONS_PARAMS.value.items() if isinstance(d, int)}
 CIFAR_OPTION_A = {d: n for d, n in CIFAR_OPTION_A_PARAMS.value.items() if d <= 110}  # 1202 is slow to build
@@ -34,7 +31,7 @@ CIFAR_OPTION_A = {d: n for d, n in CIFAR_OPTION_A_PARAMS.value.items() if d <= 1
 @pytest.mark.parametrize("depth", sorted(TORCHVISION))
 def test_trainable_parameters_equal_torchvision(depth):
     model = imagenet_resnet(depth, stride_at="3x3")
-    assert trainable_count(model) == TORCHVISION[depth]
+    assert trainable_parameters(model) == TORCHVISION[depth]
 
 
 @pytest.mark.one_backend  # structure and counts, not numerics
@@ -88,8 +85,8 @@ def test_keras_applications_weights_transfer_by_name_and_give_the_same_features(
 @pytest.mark.one_backend  # structure and counts, not numerics
 @pytest.mark.parametrize("depth", sorted(CIFAR_OPTION_A))
 def test_cifar_option_a_and_plain_counts(depth):
-    assert trainable_count(cifar_resnet(depth)) == CIFAR_OPTION_A[depth]
-    assert trainable_count(cifar_resnet(depth, residual=False)) == CIFAR_OPTION_A[depth]
+    assert trainable_parameters(cifar_resnet(depth)) == CIFAR_OPTION_A[depth]
+    assert trainable_parameters(cifar_resnet(depth, residual=False)) == CIFAR_OPTION_A[depth]
 
 
 def _projection_weights(c_in, c_out):
@@ -100,14 +97,14 @@ def _projection_weights(c_in, c_out):
 @pytest.mark.parametrize("depth", [20, 32])
 def test_options_b_and_c_add_exactly_the_projection_weights(depth):
     n = (depth - 2) // 6
-    base = trainable_count(cifar_resnet(depth, shortcut="A"))
+    base = trainable_parameters(cifar_resnet(depth, shortcut="A"))
     # B: projections only where the shape changes: conv3_block1 (16->32), conv4_block1 (32->64).
     b_extra = _projection_weights(16, 32) + _projection_weights(32, 64)
-    assert trainable_count(cifar_resnet(depth, shortcut="B")) == base + b_extra
+    assert trainable_parameters(cifar_resnet(depth, shortcut="B")) == base + b_extra
     # C: every block gets one.
     c_extra = n * _projection_weights(16, 16) + b_extra
     c_extra += (n - 1) * (_projection_weights(32, 32) + _projection_weights(64, 64))
-    assert trainable_count(cifar_resnet(depth, shortcut="C")) == base + c_extra
+    assert trainable_parameters(cifar_resnet(depth, shortcut="C")) == base + c_extra
 
 
 @pytest.mark.one_backend  # structure and counts, not numerics
@@ -197,7 +194,7 @@ def test_preact_block_structure():
     assert {"conv2_block1_preact_bn", "conv2_block1_preact_relu", "post_bn", "post_relu"} <= names
     assert isinstance(model.get_layer("conv2_block1_out"), keras.layers.Add)
     assert "conv2_block1_2_bn" not in names and "conv1_bn" not in names
-    assert trainable_count(model) == trainable_count(cifar_resnet(20, preact=True, residual=False))
+    assert trainable_parameters(model) == trainable_parameters(cifar_resnet(20, preact=True, residual=False))
 
 
 @pytest.mark.parametrize("shape, spatial", [((32, 32, 3), (1, 1)), ((96, 64, 3), (3, 2))])

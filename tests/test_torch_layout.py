@@ -6,7 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.skipif(keras.backend.backend() != "torch", reason="the torch backend's kernels")
+pytestmark = [pytest.mark.torch,
+              pytest.mark.skipif(keras.backend.backend() != "torch", reason="the torch backend's kernels")]
 
 
 def _grads(model, x, *, patched):
@@ -112,3 +113,22 @@ def test_the_patch_is_undone_and_nests():
         with channels_last_kernels():
             raise RuntimeError("inside")
     assert torch_nn.conv is conv
+
+
+def test_fit_on_torch_trains_resumes_and_reloads(tmp_path):
+    """The recorded runs' path at toy size: fit on torch with the preprocessing in the model,
+    killed after an epoch and resumed (here: called again with more epochs refused, the same
+    epochs re-opened), and the checkpoint reloads and predicts on the torch backend."""
+    from resnet_lib.train import ConfigError, RunDir, fit
+
+    options = dict(epochs=2, batch_size=32, steps_per_epoch=4, augment="model", tensorboard=False,
+                   verbose=0, run_dir=tmp_path / "run")
+    first = fit("resnet8", "digits", **options)
+    assert len(first.history["epoch"]) == 2 and np.isfinite(first.history["train_error"]).all()
+    again = fit("resnet8", "digits", **options)  # finished: re-opened, nothing trained
+    np.testing.assert_allclose(again.history["train_error"], first.history["train_error"])
+    with pytest.raises(ConfigError, match="epochs=1"):
+        fit("resnet8", "digits", **{**options, "epochs": 1})
+    model = keras.saving.load_model(RunDir(tmp_path / "run").checkpoint_path(2), safe_mode=True)
+    images = np.zeros((3, 16, 16, 3), "float32")
+    assert model.predict(images, verbose=0).shape == (3, 10)

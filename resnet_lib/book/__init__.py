@@ -16,8 +16,7 @@ a notebook needs around them, one idea per module:
 - ``lesions``: ``labelled_lesion_study``, Veit et al.'s lesion study keyed by the chapter's labels.
 - ``sources``: the "Sources of the numbers" page, generated from ``resnet_lib.reference``.
 - ``benchmarks``: benchmark figures the chapters quote, read from ``benchmarks/*.json``.
-- ``measure``: ``trainable_parameters`` (as published counts mean parameters) and
-  ``compare_step_times`` (training steps timed fairly on a shared machine).
+- ``measure``: ``compare_step_times`` (training steps timed fairly on a shared machine).
 - ``display``: ``markdown_table``, ``show_markdown``, ``show_figure``, and ``explorer``:
   ipywidgets controls with a static rendering beside them, so the HTML book shows the content
   without a kernel (ipywidgets 7 and 8).
@@ -32,7 +31,7 @@ Nothing heavy is imported at package level: Keras, IPython and ipywidgets load o
 
 from resnet_lib.book.display import (display_bundle, explorer, explorer_widget, markdown_table, show_figure,
                                      show_markdown)
-from resnet_lib.book.measure import compare_step_times, trainable_parameters
+from resnet_lib.book.measure import compare_step_times
 from resnet_lib.book.project import (
     BRANCH, COLAB_MARKER, colab_badge, colab_install_source, colab_url, module_map, repository_url,
 )
@@ -49,5 +48,4 @@ __all__ = [
     "markdown_table",
     "module_map", "progress", "repository_url", "run_dir", "show_figure", "show_markdown",
     "small_image_data", "small_image_input_shape", "small_image_runs", "train_small_image_net",
-    "trainable_parameters",
 ]

@@ -6,7 +6,7 @@ the wording both follow from the results passed in.
 
 from __future__ import annotations
 
-__all__ = ["degradation_depth", "describe_plain_training"]
+__all__ = ["degradation_depth", "describe_plain_training", "gradient_health"]
 
 
 def describe_plain_training(final_train_error: dict, *, chance: float, steps: int,
@@ -51,3 +51,40 @@ def degradation_depth(final_train_error: dict, *, chance: float, near: float = 0
     degraded = [d for d, e in final_train_error.items()
                 if d != shallowest and e < chance - near and e > final_train_error[shallowest]]
     return max(degraded) if degraded else None
+
+
+def gradient_health(norms, *, factor: float = 100.0) -> dict:
+    """Whether each net's gradients vanish or explode, in the sense of He et al. 2015, Section 4.1.
+
+    The paper verifies "that the backward propagated gradients exhibit healthy norms with BN. So
+    neither forward nor backward signals vanish": healthy means neither vanishing nor exploding.
+    Measured here on each convolution's relative gradient (``||dL/dW|| / ||W||``, how far one SGD
+    step moves the layer against its size), compared with the last convolution's: a layer more
+    than ``factor`` times smaller vanishes, more than ``factor`` times larger explodes.
+
+    norms: ``analysis.gradients.GradientNorms`` of each net. Returns ``{name: {"smallest",
+    "largest", "first_over_last", "vanishing", "exploding", "healthy", "sentence"}}``.
+    """
+    import numpy as np
+
+    out = {}
+    for n in norms:
+        relative = np.asarray(n.gradient_norm) / np.asarray(n.weight_norm)
+        scaled = relative / relative[-1]
+        vanishing, exploding = bool(scaled.min() < 1 / factor), bool(scaled.max() > factor)
+        if not (vanishing or exploding):
+            verdict = f"healthy: every layer within {factor:.0f}x of the last"
+        else:
+            verdict = " and ".join(
+                word for word, flag in (("vanishing", vanishing), ("exploding", exploding)) if flag)
+            verdict = (f"not healthy: {verdict} (some layer more than {factor:.0f}x "
+                       f"{'smaller' if vanishing and not exploding else 'larger'} than the last)"
+                       if vanishing != exploding else f"not healthy: {verdict}")
+        out[n.model_name] = {
+            "smallest": float(scaled.min()), "largest": float(scaled.max()),
+            "first_over_last": float(scaled[0]), "vanishing": vanishing, "exploding": exploding,
+            "healthy": not (vanishing or exploding),
+            "sentence": (f"{n.model_name}: relative gradients from {scaled.min():.2g}x to "
+                         f"{scaled.max():.3g}x the last layer's (first layer {scaled[0]:.3g}x): "
+                         f"{verdict}")}
+    return out

@@ -1,18 +1,8 @@
-"""Counting and timing for the chapters: weights as published counts mean them, fair step times."""
+"""Timing for the chapters: training steps of several models, timed fairly on a shared machine."""
 
 from __future__ import annotations
 
-import math
-
-__all__ = ["compare_step_times", "trainable_parameters"]
-
-
-def trainable_parameters(model) -> int:
-    """Trainable weights only: what published counts (and torchvision) mean by "parameters".
-
-    ``model.count_params()`` also counts batch normalization's moving mean and variance.
-    """
-    return int(sum(math.prod(w.shape) for w in model.trainable_weights))
+__all__ = ["compare_step_times"]
 
 
 def compare_step_times(models: dict, *, batch_size: int, rounds: int = 5, warmup: int = 2,
@@ -51,8 +41,3 @@ def compare_step_times(models: dict, *, batch_size: int, rounds: int = 5, warmup
                 times[name].append(time.perf_counter() - start)
     return {name: statistics.median(t) for name, t in times.items()}
 
-
-# The small-image runs that chapters 2 (Degradation), 3 (Residual learning), 4 (Shortcuts) and
-# 8 (Beyond the paper) share: the same names and options give the same run directories, so a
-# net trained by one chapter is re-opened, not retrained, by the next. The paper's CIFAR-10
-# recipe ("paper-cifar", Section 4.2) throughout; epochs shrink it to the profile's budget.
