@@ -50,3 +50,18 @@ def test_the_recorded_build_covers_every_chapter():
     build = book_build_times()
     assert build["profile"] == "cpu" and build["wall_s"] >= sum(build["chapter_s"].values()) * 0.9
     assert {"00_introduction", "02_degradation", "07_training"} <= set(build["chapter_s"])
+
+
+def test_gpu_training_table_shows_only_measured_cards_and_ranges(tmp_path):
+    import json
+
+    from resnet_lib.book.benchmarks import gpu_training_table
+
+    row = {"model": "resnet50", "augment": False, "image_size": 224, "batch_size": 256, "policy": "float32"}
+    runs = [{"device": "gpu Card X", "results": [dict(row, images_per_second=1010)]},
+            {"device": "gpu Card X", "results": [dict(row, images_per_second=1290)]},
+            {"device": "gpu Card Y", "smoke": True, "results": [dict(row, images_per_second=5)]}]
+    (tmp_path / "gpu_training.json").write_text(json.dumps(runs))
+    headers, rows = gpu_training_table(directory=tmp_path)
+    assert headers[0] == "card (measured)" and len(rows) == 1  # the smoke run and Card Y are left out
+    assert rows[0][0] == "Card X" and rows[0][-2:] == ["1,000-1,300", "2"]
