@@ -1,7 +1,8 @@
 # Two commands, each working on a fresh machine with Python 3.10+ and pip:
 #   make test   unit tests on TensorFlow (.venv/), on JAX in an environment without TensorFlow
-#               (.venv-jax/), the TensorFlow-only tests again on JAX, nbval over every chapter (smoke),
-#               then the book built in the smoke profile and its pages checked, in headless Chromium too
+#               (.venv-jax/), the TensorFlow-only tests again on JAX, the torch backend's own tests;
+#               beside the last three, the book built in the smoke profile (every chapter executed
+#               once, any failing cell fails the build) and its pages checked, in headless Chromium too
 #   make book   jupyter-book build, executing every chapter in the cpu profile
 # Both create (or reuse) the project's own environment in .venv/.
 
@@ -30,7 +31,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # The smoke build that make test checks, apart from make book's book/_build
 BOOK_CHECK_DIR := .cache/book-smoke
 
-.PHONY: test unit unit-tf unit-jax unit-jax-tf unit-torch envs nbval book book-check browser env clean
+.PHONY: test unit unit-tf unit-jax unit-jax-tf unit-torch unit-other envs nbval book book-check browser env clean
 
 env: $(STAMP)
 
@@ -69,6 +70,11 @@ unit-jax: $(NOTF_STAMP)
 unit-jax-tf: $(STAMP)
 	RESNET_ONE_BACKEND_DONE=1 KERAS_BACKEND=jax $(PY) -m pytest $(XDIST) -m "tensorflow and not slow" tests
 
+# the passes after the first, one worker each, one after the other: make test runs them on one
+# core while the smoke build executes the chapters on the other
+unit-other:
+	$(MAKE) unit-jax unit-jax-tf unit-torch XDIST=
+
 # the torch backend's own tests (the recorded runs' path), in the JAX environment that has torch
 unit-torch: $(NOTF_STAMP)
 	RESNET_EXPECT_NO_TENSORFLOW=1 RESNET_ONE_BACKEND_DONE=1 KERAS_BACKEND=torch \
@@ -79,11 +85,14 @@ nbval: $(STAMP)
 	  RESNET_BOOK_PROFILE=smoke $(PY) -m pytest -n $(WORKERS) --dist loadscope --nbval-lax --nbval-current-env --ignore=book/_build book; \
 	else echo "no notebooks under book/ yet"; fi
 
-# the browser first: the unit tests of scripts/check_book_browser.py drive it too. nbval (two
-# workers) and the smoke build (one kernel at a time) then run side by side on the two cores,
-# each with its own runs and data folders; --output-sync keeps each one's log in one piece.
-test: browser unit
-	$(MAKE) -j2 --output-sync=target nbval book-check
+# The browser first: the unit tests of scripts/check_book_browser.py drive it too. Then the
+# TensorFlow pass on both cores, then the other passes (one worker) beside the smoke build (one
+# kernel at a time); --output-sync keeps each one's log in one piece. Each chapter is executed
+# once, by the smoke build: nbval (make nbval) executed every chapter a second time in the same
+# profile, for the same check (no cell fails), so make test leaves it to those who want it.
+test: browser envs
+	$(MAKE) unit-tf
+	$(MAKE) -j2 --output-sync=target book-check unit-other
 
 # Debian's Chromium when none is there (root or sudo; scripts/install_browser.sh)
 browser:
