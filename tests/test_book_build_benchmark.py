@@ -62,6 +62,7 @@ def test_gpu_training_table_shows_only_measured_cards_and_ranges(tmp_path):
             {"device": "gpu Card X", "results": [dict(row, images_per_second=1290)]},
             {"device": "gpu Card Y", "smoke": True, "results": [dict(row, images_per_second=5)]}]
     (tmp_path / "gpu_training.json").write_text(json.dumps(runs))
-    headers, rows = gpu_training_table(directory=tmp_path)
-    assert headers[0] == "card (measured)" and len(rows) == 1  # the smoke run and Card Y are left out
-    assert rows[0][0] == "Card X" and rows[0][-2:] == ["1,000-1,300", "2"]
+    tables = gpu_training_table(directory=tmp_path)
+    assert list(tables) == ["Card X"]  # the smoke run, Card Y's only one, is left out
+    headers, rows = tables["Card X"]
+    assert len(rows) == 1 and rows[0][0] == "resnet50, 224x224" and rows[0][-2:] == ["1,000-1,300", "2"]

@@ -119,7 +119,8 @@ def test_fit_on_torch_trains_resumes_and_reloads(tmp_path):
     """The recorded runs' path at toy size: fit on torch with the preprocessing in the model,
     killed after an epoch and resumed (here: called again with more epochs refused, the same
     epochs re-opened), and the checkpoint reloads and predicts on the torch backend."""
-    from resnet_lib.train import ConfigError, RunDir, fit
+    from resnet_lib.train import RunDir, fit
+    from resnet_lib.train.rundir import ConfigMismatchError
 
     options = dict(epochs=2, batch_size=32, steps_per_epoch=4, augment="model", tensorboard=False,
                    verbose=0, run_dir=tmp_path / "run")
@@ -127,7 +128,7 @@ def test_fit_on_torch_trains_resumes_and_reloads(tmp_path):
     assert len(first.history["epoch"]) == 2 and np.isfinite(first.history["train_error"]).all()
     again = fit("resnet8", "digits", **options)  # finished: re-opened, nothing trained
     np.testing.assert_allclose(again.history["train_error"], first.history["train_error"])
-    with pytest.raises(ConfigError, match="epochs=1"):
+    with pytest.raises(ConfigMismatchError, match="epochs: saved 2, now 1"):
         fit("resnet8", "digits", **{**options, "epochs": 1})
     model = keras.saving.load_model(RunDir(tmp_path / "run").checkpoint_path(2), safe_mode=True)
     images = np.zeros((3, 16, 16, 3), "float32")

@@ -82,22 +82,23 @@ def book_build_times(*, directory=None) -> dict:
     return runs[-1]
 
 
-def gpu_training_table(*, directory=None) -> tuple[list[str], list[list[str]]]:
-    """The measured GPU training throughput as (headers, rows): one row per card, model, input,
-    batch and precision, the range of images/s over the recorded non-smoke runs, and how many
-    runs. Nothing is scaled or estimated: a card that was not measured has no row."""
-    groups: dict[tuple, list[float]] = {}
+def gpu_training_table(*, directory=None) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """The measured GPU training throughput, one table per card: ``{card: (headers, rows)}``,
+    a row per model, input, batch and precision, with the range of images/s over the recorded
+    non-smoke runs and how many runs. Nothing is scaled or estimated: a card that was not
+    measured has no table."""
+    groups: dict[str, dict[tuple, list[float]]] = {}
     for run in benchmark_runs("gpu_training", directory=directory):
         if run.get("smoke"):
             continue
         card = run.get("device", "?").removeprefix("gpu ")
         for row in run["results"]:
-            key = (card, row["model"], row["image_size"], bool(row.get("augment")), row["batch_size"],
+            key = (row["model"], row["image_size"], bool(row.get("augment")), row["batch_size"],
                    row.get("policy", "float32"))
-            groups.setdefault(key, []).append(row["images_per_second"])
-    headers = ["card (measured)", "model", "input", "augmentation", "batch", "precision",
-               "training images/s", "runs"]
-    rows = [[card, model, f"{size}x{size}", "in the model" if augment else "none", str(batch), policy,
-             rate_range(rates, round_to=100 if max(rates) < 100_000 else 1000), str(len(rates))]
-            for (card, model, size, augment, batch, policy), rates in groups.items()]
-    return headers, rows
+            groups.setdefault(card, {}).setdefault(key, []).append(row["images_per_second"])
+    headers = ["model, input", "batch", "precision", "training images/s", "runs"]
+    return {card: (headers, [[f"{model}, {size}x{size}" + (", augmented" if augment else ""), str(batch),
+                              policy, rate_range(rates, round_to=100 if max(rates) < 100_000 else 1000),
+                              str(len(rates))]
+                             for (model, size, augment, batch, policy), rates in rows.items()])
+            for card, rows in groups.items()}
