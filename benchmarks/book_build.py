@@ -2,7 +2,7 @@
 
 Jupyter Book prints "<notebook>: Executed notebook in <s> seconds" for every chapter it runs.
 This script reads those lines from a saved log of `make book` and appends one run to
-``benchmarks/book_build.json``, which the introduction reads (``resnet_lib.book.benchmarks``)
+``benchmarks/book_build.json``, which the introduction reads (``resnet_lib.benchmarks``)
 to say how long the cpu profile takes. Timings from an incremental build (where unchanged
 chapters were not executed) are refused: every chapter of ``book/_toc.yml`` must appear.
 

@@ -4,7 +4,7 @@ Issue 3's benchmark. All pipelines read the same generated 500x375 JPEGs (make_s
 produce 224x224 batches of 32, run two epochs, and are timed from construction (set-up
 counted) to the last batch. Prints images/s and ratios; results go in input_pipeline.md, and
 machine-readable in input_pipeline.json (``--json``: this run is appended to the list there),
-which the book reads (``resnet_lib.book.benchmarks``).
+which the book reads (``resnet_lib.benchmarks``).
 
     python benchmarks/input_pipeline.py [--images 3000] [--epochs 2] [--workdir DIR] \
         [--json benchmarks/input_pipeline.json]

@@ -6,7 +6,7 @@ chapter notebook (``book/*.ipynb``) opens with
 1. a Markdown cell: the chapter's title, then the "Open in Colab" badge pointing at
    ``https://colab.research.google.com/github/OWNER/REPO/blob/BRANCH/book/<notebook>``;
 2. a code cell that installs resnet_lib from that URL in Colab, and only there
-   (``resnet_lib.book.colab_install_source``).
+   (``resnet_lib.project.colab_install_source``).
 
 Changing the repository is one edit to pyproject.toml, then (this also rewrites
 book/_config.yml's repository.url, which tests/test_project.py checks)::
@@ -30,7 +30,7 @@ import nbformat
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from resnet_lib.book import (  # noqa: E402
+from resnet_lib.project import (  # noqa: E402
     BRANCH, COLAB_MARKER, colab_badge, colab_install_source, repository_url,
 )
 

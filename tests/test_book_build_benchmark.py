@@ -6,7 +6,7 @@ import pathlib
 
 import pytest
 
-from resnet_lib.book.benchmarks import book_build_times
+from resnet_lib.benchmarks import book_build_times
 
 pytestmark = pytest.mark.one_backend  # backend-independent: the TensorFlow pass runs it
 
@@ -55,7 +55,7 @@ def test_the_recorded_build_covers_every_chapter():
 def test_gpu_training_table_shows_only_measured_cards_and_ranges(tmp_path):
     import json
 
-    from resnet_lib.book.benchmarks import gpu_training_table
+    from resnet_lib.benchmarks import gpu_training_table
 
     row = {"model": "resnet50", "augment": False, "image_size": 224, "batch_size": 256, "policy": "float32"}
     runs = [{"device": "gpu Card X", "results": [dict(row, images_per_second=1010)]},

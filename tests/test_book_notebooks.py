@@ -14,7 +14,7 @@ import sys
 import nbformat
 import pytest
 
-from resnet_lib.book import COLAB_MARKER, colab_badge, colab_install_source, repository_url
+from resnet_lib.project import COLAB_MARKER, colab_badge, colab_install_source, repository_url
 
 pytestmark = pytest.mark.one_backend  # backend-independent: the TensorFlow pass runs it
 

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from resnet_lib import book
+from resnet_lib import book, project
 from resnet_lib.complexity import trainable_parameters
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -224,27 +224,27 @@ def test_explorer_without_ipywidgets_shows_only_the_static_view(monkeypatch, cap
 
 
 def test_colab_text_uses_the_repository_url():
-    url = book.repository_url(ROOT / "pyproject.toml")
-    assert book.repository_url() == url
-    assert book.colab_url("02_x.ipynb", url=url) == (
+    url = project.repository_url(ROOT / "pyproject.toml")
+    assert project.repository_url() == url
+    assert project.colab_url("02_x.ipynb", url=url) == (
         "https://colab.research.google.com/github/" + url.removeprefix("https://github.com/")
         + "/blob/main/book/02_x.ipynb")
-    source = book.colab_install_source(url=url)
-    assert book.COLAB_MARKER in source and f'git+{url}"' in source
+    source = project.colab_install_source(url=url)
+    assert project.COLAB_MARKER in source and f'git+{url}"' in source
     with pytest.raises(ValueError, match="OWNER/REPO"):
-        book.colab_install_source(url="https://example.com/x")
+        project.colab_install_source(url="https://example.com/x")
 
 
 def test_install_cell_is_valid_ipython_and_skips_outside_colab():
     from IPython.core.inputtransformer2 import TransformerManager
 
-    python = TransformerManager().transform_cell(book.colab_install_source(url="https://github.com/a/b"))
+    python = TransformerManager().transform_cell(project.colab_install_source(url="https://github.com/a/b"))
     namespace = {"get_ipython": lambda: pytest.fail("installed outside Colab")}
     exec(compile(python, "<install cell>", "exec"), namespace)
 
 
 def test_module_map_reads_docstrings_without_importing():
-    entries = dict(book.module_map())
+    entries = dict(project.module_map())
     assert entries["resnet_lib.book"].startswith("What the book's chapters share")
     assert entries["resnet_lib.book.setup"].startswith("The first cell of every chapter")
     assert "resnet_lib.models" in entries and "resnet_lib.book.profiles" in entries

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from resnet_lib import reference
-from resnet_lib.book.benchmarks import benchmark_runs, gpu_training_rates, pipeline_rates, rate_range
+from resnet_lib.benchmarks import benchmark_runs, gpu_training_rates, pipeline_rates, rate_range
 from resnet_lib.book.sources import SOURCES_PAGE, format_value, sources_markdown
 
 pytestmark = pytest.mark.one_backend  # backend-independent: the TensorFlow pass runs it

@@ -15,16 +15,16 @@ a notebook needs around them, one idea per module:
   (``small_image_data``, ``small_image_input_shape``); ``data_dir``; ``progress`` bars.
 - ``lesions``: ``labelled_lesion_study``, Veit et al.'s lesion study keyed by the chapter's labels.
 - ``sources``: the "Sources of the numbers" page, generated from ``resnet_lib.reference``.
-- ``benchmarks``: benchmark figures the chapters quote, read from ``benchmarks/*.json``.
 - ``measure``: ``compare_step_times`` (training steps timed fairly on a shared machine).
 - ``display``: ``markdown_table``, ``show_markdown``, ``show_figure``, and ``explorer``:
   ipywidgets controls with a static rendering beside them, so the HTML book shows the content
   without a kernel (ipywidgets 7 and 8).
 - ``voc``: the dataset chapter's views (boxes drawn, the seed's class folders, their leak
   across splits, the seed's ImageDataGenerator and a throughput timer).
-- ``project``: ``repository_url`` (pyproject.toml's ``[project.urls] Repository``), the Colab
-  link and Colab-only install cell built from it (``scripts/sync_notebooks.py`` writes them
-  into every chapter), and ``module_map``, the introduction's map of the library.
+
+The project's wiring (the repository URL, the Colab link and install cell, the map of the
+library) is ``resnet_lib.project``; the measured results of ``benchmarks/`` are read by
+``resnet_lib.benchmarks``.
 
 Nothing heavy is imported at package level: Keras, IPython and ipywidgets load on first use.
 """
@@ -32,9 +32,6 @@ Nothing heavy is imported at package level: Keras, IPython and ipywidgets load o
 from resnet_lib.book.display import (display_bundle, explorer, explorer_widget, markdown_table, show_figure,
                                      show_markdown)
 from resnet_lib.book.measure import compare_step_times
-from resnet_lib.book.project import (
-    BRANCH, COLAB_MARKER, colab_badge, colab_install_source, colab_url, module_map, repository_url,
-)
 from resnet_lib.book.runs import (
     SMALL_IMAGE_RUNS, data_dir, fit_cached, progress, run_dir, small_image_data, small_image_input_shape,
     small_image_runs, train_small_image_net,
@@ -42,10 +39,8 @@ from resnet_lib.book.runs import (
 from resnet_lib.book.setup import ChapterConfig, by_profile, chapter_setup, embedded_data_notice
 
 __all__ = [
-    "BRANCH", "COLAB_MARKER", "ChapterConfig", "SMALL_IMAGE_RUNS", "by_profile",
-    "chapter_setup", "colab_badge", "colab_install_source", "colab_url", "compare_step_times",
+    "ChapterConfig", "SMALL_IMAGE_RUNS", "by_profile", "chapter_setup", "compare_step_times",
     "data_dir", "display_bundle", "embedded_data_notice", "explorer", "explorer_widget", "fit_cached",
-    "markdown_table",
-    "module_map", "progress", "repository_url", "run_dir", "show_figure", "show_markdown",
+    "markdown_table", "progress", "run_dir", "show_figure", "show_markdown",
     "small_image_data", "small_image_input_shape", "small_image_runs", "train_small_image_net",
 ]

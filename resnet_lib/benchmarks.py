@@ -23,7 +23,7 @@ BENCHMARKS_ENV = "RESNET_BENCHMARKS"  # another folder of results; default: the 
 
 def benchmarks_dir() -> pathlib.Path:
     """``$RESNET_BENCHMARKS``, or ``benchmarks/`` of the repository this library runs from."""
-    return pathlib.Path(os.environ.get(BENCHMARKS_ENV) or pathlib.Path(__file__).resolve().parents[2] / "benchmarks")
+    return pathlib.Path(os.environ.get(BENCHMARKS_ENV) or pathlib.Path(__file__).resolve().parents[1] / "benchmarks")
 
 
 def benchmark_runs(name: str, *, directory=None) -> list[dict]:

@@ -1,4 +1,5 @@
-"""The book's ties to the repository: Colab link and install cell, and the map of resnet_lib.
+"""The project's wiring: the repository URL, the Colab link and install cell built from it, and
+the map of resnet_lib's modules.
 
 The repository URL lives in pyproject.toml's ``[project.urls] Repository``;
 ``scripts/sync_notebooks.py`` writes ``colab_badge`` and ``colab_install_source`` into every
@@ -85,7 +86,7 @@ def colab_install_source(*, url: str | None = None) -> str:
 
 def module_map(package: str = "resnet_lib") -> list[tuple[str, str]]:
     """(module name, first line of its docstring) for every module of ``package``, not imported."""
-    spec_root = pathlib.Path(__file__).resolve().parents[1]
+    spec_root = pathlib.Path(__file__).resolve().parent
     if package != "resnet_lib":
         import importlib
 
