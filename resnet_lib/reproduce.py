@@ -374,9 +374,14 @@ def main(argv=None) -> int:
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    return _exit_status(result, runs=args.runs)
+
+
+def _exit_status(result: dict, *, runs) -> int:
+    """0 when every net finished or stopped to resume later (time limit, SIGKILL), 1 otherwise."""
     failed = [n for n, s in result["nets"].items() if s["returncode"] not in (0, None, -signal.SIGKILL)]
     if failed:
-        print(f"error: {', '.join(failed)} failed; see {args.runs}/<net>/train.log", file=sys.stderr)
+        print(f"error: {', '.join(failed)} failed; see {runs}/<net>/train.log", file=sys.stderr)
         return 1
     return 0
 
@@ -395,11 +400,7 @@ def _main_fig6(args) -> int:
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    failed = [n for n, s in result["nets"].items() if s["returncode"] not in (0, None, -signal.SIGKILL)]
-    if failed:
-        print(f"error: {', '.join(failed)} failed; see {args.runs}/<net>/train.log", file=sys.stderr)
-        return 1
-    return 0
+    return _exit_status(result, runs=args.runs)
 
 
 if __name__ == "__main__":
