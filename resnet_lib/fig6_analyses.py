@@ -23,7 +23,6 @@ A reader with CIFAR-10 can rerun every analysis from the models, without trainin
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from pathlib import Path
 
@@ -87,11 +86,11 @@ def inference_model(net, preprocessing, *, name: str):
     return keras.Model(inputs, outputs, name=name)
 
 
-def export_model(run_dir, path, *, name: str) -> dict:
-    """Save the validation-selected model of ``run_dir`` to ``path`` (module docstring)."""
+def export_model(net, preprocessing, path, *, name: str) -> dict:
+    """Save ``inference_model(net, preprocessing)`` to ``path`` (module docstring); ``net`` and
+    ``preprocessing`` as ``selected_model`` gives them."""
     from resnet_lib.data.cifar10 import sha256_of
 
-    _, net, preprocessing = selected_model(run_dir)
     model = inference_model(net, preprocessing, name=name)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,20 +99,6 @@ def export_model(run_dir, path, *, name: str) -> dict:
     if size > MAX_MODEL_BYTES:
         raise ValueError(f"{path}: {size:,} bytes, more than the {MAX_MODEL_BYTES:,} allowed")
     return {"path": f"models/{path.name}", "bytes": size, "sha256": sha256_of(path)}
-
-
-def test_error(model, images, labels, *, batch_size: int = 500) -> float:
-    """Top-1 error of ``model`` (probabilities or logits out) on uint8 ``images``."""
-    predicted = np.argmax(model.predict(images, batch_size=batch_size, verbose=0), axis=-1)
-    return float(np.mean(predicted != np.asarray(labels).reshape(-1)))
-
-
-def _git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
-                              cwd=Path(__file__).resolve().parent).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def _write(path: Path, payload) -> None:
@@ -136,7 +121,8 @@ def _analyse(out, runs, *, data_source, backend, log) -> dict:
     from resnet_lib.analysis.lesion_study import lesion_study
     from resnet_lib.analysis.responses import response_std
     from resnet_lib.data.small_images import load_cifar10
-    from resnet_lib.reproduce import read_records
+    from resnet_lib.metrics import top1_error
+    from resnet_lib.reproduce import _git_commit, read_records
 
     records = read_records(out)
     nets = [net for net in records if (runs / net).is_dir()]
@@ -147,7 +133,8 @@ def _analyse(out, runs, *, data_source, backend, log) -> dict:
 
     errors = {}
     for net, (_, model, preprocessing) in loaded.items():
-        error = test_error(inference_model(model, preprocessing, name=net), x_test, y_test)
+        probabilities = inference_model(model, preprocessing, name=net).predict(x_test, batch_size=500, verbose=0)
+        error = top1_error(y_test, probabilities)
         recorded = records[net]["summary"].get("best_val_test_error")
         errors[net] = {"test_error": error, "images": int(len(x_test)), "recorded_best_val_test_error": recorded}
         log(f"[fig6] {net}: test error {100 * error:.2f}% on {len(x_test):,} images "
@@ -178,26 +165,20 @@ def _analyse(out, runs, *, data_source, backend, log) -> dict:
         lesion = {"what": "Veit et al. 2016 lesion study at test time", "depth": depth, "images": LESION_IMAGES,
                   "image_seed": LESION_SEED, "trials": LESION_TRIALS, "nets": {}}
         for name, result in results.items():
-            lesion["nets"][name] = {
-                "residual": bool(result.residual), "baseline_error": float(result.baseline_error),
-                "block_names": list(result.block_names),
-                "single_block_error": [None if np.isnan(v) else float(v) for v in result.single_block_error],
-                "deleted_counts": result.deleted_counts.tolist(),
-                "deleted_error": result.deleted_error.tolist(),
-                "swapped_counts": result.swapped_counts.tolist(),
-                "swapped_error": result.swapped_error.tolist()}
+            lesion["nets"][name] = result.to_json()
             log(f"[fig6] lesion {name}: baseline {100 * result.baseline_error:.2f}% on {LESION_IMAGES} images")
         _write(out / "lesion.json", lesion)
 
     models = {}
     for net in EXPORTED:
         if net in loaded:
-            models[net] = export_model(runs / net, model_path(out, net), name=net)
+            _, model, preprocessing = loaded[net]
+            models[net] = export_model(model, preprocessing, model_path(out, net), name=net)
             log(f"[fig6] exported {models[net]['path']} ({models[net]['bytes']:,} bytes)")
     provenance_path = out / "provenance.json"
     provenance = json.loads(provenance_path.read_text()) if provenance_path.exists() else {}
     provenance["analyses"] = {
-        "commit": _git_commit(), "date": time.strftime("%Y-%m-%d"),
+        "commit": _git_commit(None), "date": time.strftime("%Y-%m-%d"),
         "backend": backend or keras.backend.backend(), "seconds": round(time.time() - started, 1),
         "weights": "each run's validation-selected epoch (best.weights.h5)",
         "files": ["test_error.json", "fig7.json"] + (["lesion.json"] if lesion else []),

@@ -69,6 +69,25 @@ class LesionResult:
     swapped_counts: np.ndarray  # k, number of random pairs swapped
     swapped_error: np.ndarray  # shape (len(swapped_counts), trials)
 
+    def to_json(self) -> dict:
+        """Plain JSON types (None where ``single_block_error`` is NaN); ``from_json`` reads it back."""
+        return {"residual": bool(self.residual), "baseline_error": float(self.baseline_error),
+                "block_names": list(self.block_names),
+                "single_block_error": [None if np.isnan(v) else float(v) for v in self.single_block_error],
+                "deleted_counts": self.deleted_counts.tolist(), "deleted_error": self.deleted_error.tolist(),
+                "swapped_counts": self.swapped_counts.tolist(), "swapped_error": self.swapped_error.tolist()}
+
+    @classmethod
+    def from_json(cls, payload: dict, *, label: str) -> "LesionResult":
+        return cls(label=label, residual=payload["residual"], baseline_error=payload["baseline_error"],
+                   block_names=tuple(payload["block_names"]),
+                   single_block_error=np.array([np.nan if v is None else v
+                                                for v in payload["single_block_error"]], float),
+                   deleted_counts=np.array(payload["deleted_counts"], int),
+                   deleted_error=np.array(payload["deleted_error"], float),
+                   swapped_counts=np.array(payload["swapped_counts"], int),
+                   swapped_error=np.array(payload["swapped_error"], float))
+
 
 def _study_one(model, data, *, deletions, swaps, trials, seed, include_downsampling, **kw):
     blocks = _graph_blocks(model)

@@ -214,41 +214,22 @@ def recorded_fig7(records=None):
 
 def recorded_lesion(records=None):
     """The lesion study of the recorded ResNet-56 and plain-56 (``LesionResult`` by net), or None."""
-    import numpy as np
-
     from resnet_lib.analysis.lesion_study import LesionResult
 
     path = _fig6_dir(records) / "lesion.json"
     if not path.exists():
         return None
     payload = json.loads(path.read_text())
-    results = {}
-    for net, r in payload["nets"].items():
-        results[net] = LesionResult(
-            label=_pretty(net), residual=r["residual"], baseline_error=r["baseline_error"],
-            block_names=tuple(r["block_names"]),
-            single_block_error=np.array([np.nan if v is None else v for v in r["single_block_error"]]),
-            deleted_counts=np.array(r["deleted_counts"], int), deleted_error=np.array(r["deleted_error"]),
-            swapped_counts=np.array(r["swapped_counts"], int), swapped_error=np.array(r["swapped_error"]))
+    results = {net: LesionResult.from_json(r, label=_pretty(net)) for net, r in payload["nets"].items()}
     return results, payload["images"]
 
 
 def fig6_table6_rows(records=None) -> list[dict] | None:
-    """Table 6's rows for the recorded depths: the paper, the public rerun and this record (%)."""
-    from resnet_lib.reference import TABLE6, TABLE6_REPRODUCTION
-    from resnet_lib.reproduce import read_records
+    """Table 6's rows of the Fig. 6 record (``reproduce.table6_rows``: the paper, the public
+    rerun and the record, in %) for the depths with a ResNet recorded; None without a record."""
+    from resnet_lib.reproduce import table6_rows
 
-    found = read_records(_fig6_dir(records))
-    if not found:
+    if not _fig6_dir(records).exists():
         return None
-    rows = []
-    for depth in sorted({r["summary"]["depth"] for r in found.values()}):
-        summary = found.get(f"resnet{depth}", {}).get("summary")
-        if summary is None:
-            continue
-        rows.append({"depth": depth, "paper": TABLE6[depth].value["test_error"],
-                     "rerun": TABLE6_REPRODUCTION.value.get(depth),
-                     "record_last": 100 * summary["final_test_error"],
-                     "record_best_val": 100 * summary["best_val_test_error"],
-                     "epochs": f"{summary['epochs_done']}/{summary['epochs']}"})
-    return rows
+    rows = [r for r in table6_rows(_fig6_dir(records)) if r["resnet_final_test_error"] is not None]
+    return rows or None
