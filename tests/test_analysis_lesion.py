@@ -57,6 +57,7 @@ def test_find_blocks_of_cifar_resnet14():
     assert all(b.residual and b.deletable for b in blocks)
 
 
+@pytest.mark.one_backend  # graph surgery in the functional API: the same on every backend
 @pytest.mark.parametrize("shortcut", ["A", "B"])
 def test_delete_basic_block_equals_zeroed_branch(shortcut, randomize_batchnorm):
     model = cifar_resnet(14, input_shape=SHAPE, shortcut=shortcut, **LOGITS)
@@ -64,6 +65,7 @@ def test_delete_basic_block_equals_zeroed_branch(shortcut, randomize_batchnorm):
     _assert_deletion_is_zeroed_branch(model, ["conv2_block2", "conv3_block1"], randomize_batchnorm)
 
 
+@pytest.mark.one_backend  # graph surgery in the functional API: the same on every backend
 def test_delete_preact_block_equals_zeroed_branch(randomize_batchnorm):
     model = cifar_resnet(8, input_shape=SHAPE, preact=True, shortcut="B", **LOGITS)
     _assert_deletion_is_zeroed_branch(model, ["conv2_block1", "conv4_block1"], randomize_batchnorm)
@@ -83,6 +85,7 @@ def _tiny_bottleneck_net(*, stride_at):
     return keras.Model(inputs, outputs)
 
 
+@pytest.mark.one_backend  # graph surgery in the functional API: the same on every backend
 @pytest.mark.parametrize("stride_at", ["1x1", "3x3"])
 def test_delete_bottleneck_block_equals_zeroed_branch(stride_at, randomize_batchnorm):
     model = _tiny_bottleneck_net(stride_at=stride_at)
