@@ -87,16 +87,17 @@ nbval: $(STAMP)
 	  RESNET_BOOK_PROFILE=smoke $(PY) -m pytest -n $(WORKERS) --dist loadscope --nbval-lax --nbval-current-env --ignore=book/_build book; \
 	else echo "no notebooks under book/ yet"; fi
 
-# The browser first: the unit tests of scripts/check_book_browser.py drive it too. Then every
-# pass and the smoke build at once: TensorFlow's and JAX's passes on two workers each, the short
-# passes on one, the build one kernel at a time. More processes than cores, so that no core
-# waits for the last test of a phase (measured on 2 idle cores: TensorFlow's pass, then the rest
-# three at a time, 12:18 in all). --output-sync keeps each one's log in one piece. Each chapter
-# is executed once, by the smoke build: nbval (make nbval) executed every chapter a second time
-# in the same profile, for the same check (no cell fails), so make test leaves it to those who
-# want it.
+# The browser first: the unit tests of scripts/check_book_browser.py drive it too. Then the
+# TensorFlow pass on both cores; then two jobs at a time, one worker each: the smoke build (one
+# kernel at a time) beside the JAX pass, and the two short passes when the build is done.
+# Measured on 2 idle cores (benchmarks/make_test.md): more processes than cores cost more than
+# they save (everything at once: 13:08; this phase with three jobs: 12:18).
+# --output-sync keeps each one's log in one piece. Each chapter is executed once, by the smoke
+# build: nbval (make nbval) executed every chapter a second time in the same profile, for the
+# same check (no cell fails), so make test leaves it to those who want it.
 test: browser envs
-	$(MAKE) -j4 --output-sync=target unit-tf book-check unit-jax unit-rest
+	$(MAKE) unit-tf
+	$(MAKE) -j2 --output-sync=target book-check unit-jax unit-rest XDIST=
 
 # Debian's Chromium when none is there (root or sudo; scripts/install_browser.sh)
 browser:
