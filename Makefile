@@ -31,7 +31,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # The smoke build that make test checks, apart from make book's book/_build
 BOOK_CHECK_DIR := .cache/book-smoke
 
-.PHONY: test unit unit-tf unit-jax unit-jax-tf unit-torch unit-other unit-rest envs nbval book book-check browser env clean
+.PHONY: test unit unit-tf unit-jax unit-jax-tf unit-torch unit-other unit-rest book-then-jax-tf jax-then-torch envs nbval book book-check browser env clean
 
 env: $(STAMP)
 
@@ -89,7 +89,7 @@ nbval: $(STAMP)
 
 # The browser first: the unit tests of scripts/check_book_browser.py drive it too. Then the
 # TensorFlow pass on both cores; then two jobs at a time, one worker each: the smoke build (one
-# kernel at a time) beside the JAX pass, and the two short passes when the build is done.
+# kernel at a time) and then the JAX-on-tf.data pass, beside the JAX pass and then torch's.
 # Measured on 2 idle cores (benchmarks/make_test.md): more processes than cores cost more than
 # they save (everything at once: 13:08; this phase with three jobs: 12:18).
 # --output-sync keeps each one's log in one piece. Each chapter is executed once, by the smoke
@@ -97,7 +97,14 @@ nbval: $(STAMP)
 # same check (no cell fails), so make test leaves it to those who want it.
 test: browser envs
 	$(MAKE) unit-tf
-	$(MAKE) -j2 --output-sync=target book-check unit-jax unit-rest XDIST=
+	$(MAKE) -j2 --output-sync=target book-then-jax-tf jax-then-torch XDIST=
+
+# the two halves of make test's last phase, of about equal length
+book-then-jax-tf:
+	$(MAKE) book-check unit-jax-tf
+
+jax-then-torch:
+	$(MAKE) unit-jax unit-torch
 
 # Debian's Chromium when none is there (root or sudo; scripts/install_browser.sh)
 browser:

@@ -18,6 +18,7 @@ from run_states import interrupt_after
 SMALL = dict(batch_size=64, image_size=16, tensorboard=False, verbose=0)
 
 
+@pytest.mark.one_backend  # the run's records; learning on each backend: test_train_small_images.py
 def test_resnet_learns_digits_well_above_chance(tmp_path):
     result = fit("resnet8", "digits", recipe="paper-cifar", epochs=3, seed=0, run_dir=tmp_path, **SMALL)
     history = read_history(tmp_path)

@@ -74,8 +74,8 @@ def test_cifar_with_pad_crop_flip_in_the_model_trains_and_resumes(tmp_path):
     resumed = fit("resnet8", data, run_dir=tmp_path / "b", **options)
     np.testing.assert_allclose(resumed.history["loss"], full.history["loss"], rtol=1e-4)
     # the host pipeline augments the same way, but draws other shifts: other losses
-    host = fit("resnet8", data, epochs=2, steps_per_epoch=3, run_dir=tmp_path / "c", **SMALL)
-    assert not np.allclose(host.history["loss"], full.history["loss"])
+    host = fit("resnet8", data, epochs=1, steps_per_epoch=3, run_dir=tmp_path / "c", **SMALL)
+    assert not np.isclose(host.history["loss"][0], full.history["loss"][0])
 
 
 def test_steps_per_execution_trains_the_same_steps(tmp_path):
