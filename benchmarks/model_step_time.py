@@ -16,19 +16,13 @@ import argparse
 import os
 import platform
 import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 
+from resnet_lib.benchmarks import step_times  # noqa: E402
 from resnet_lib.models import imagenet_resnet  # noqa: E402
-
-
-def compiled(model):
-    model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), loss="sparse_categorical_crossentropy")
-    return model
 
 
 def main(argv=None):
@@ -40,27 +34,16 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     shape = (args.image_size, args.image_size, 3)
-    rng = np.random.default_rng(0)
-    x = rng.uniform(0, 1, (args.batch_size, *shape)).astype("float32")
-    y = rng.integers(0, 1000, args.batch_size)
     models = {
-        "keras.applications.ResNet50": compiled(keras.applications.ResNet50(weights=None, input_shape=shape)),
-        "imagenet_resnet(50, use_bias=True)": compiled(imagenet_resnet(50, use_bias=True, input_shape=shape)),
+        "keras.applications.ResNet50": keras.applications.ResNet50(weights=None, input_shape=shape),
+        "imagenet_resnet(50, use_bias=True)": imagenet_resnet(50, use_bias=True, input_shape=shape),
     }
     counts = {name: m.count_params() for name, m in models.items()}
     assert len(set(counts.values())) == 1, counts
 
-    times = {name: [] for name in models}
-    order = list(models.items())
-    for round_ in range(args.warmup + args.rounds):
-        # A B, then B A: neither model always runs second (warm caches, allocator state)
-        for name, model in (order if round_ % 2 == 0 else order[::-1]):
-            start = time.perf_counter()
-            model.train_on_batch(x, y)
-            elapsed = time.perf_counter() - start
-            if round_ >= args.warmup:
-                times[name].append(elapsed)
-
+    # the rounds of resnet_lib.benchmarks.step_times: A B, then B A, so that neither model
+    # always runs second (warm caches, allocator state)
+    times = step_times(models, batch_size=args.batch_size, rounds=args.rounds, warmup=args.warmup)
     reference, ours = (times[name] for name in models)
     ratios = [o / r for o, r in zip(ours, reference)]
     device = ""

@@ -7,6 +7,11 @@ Each benchmark script writes (appends a run to) a JSON list beside its report:
 over the recorded runs (``rate_range``), so no measured figure is typed in the prose. The
 folder is part of the repository, not of the installed package: ``benchmark_runs`` raises
 ``FileNotFoundError`` naming the file where it is missing (e.g. a ``pip install`` from git).
+
+The timing method the benchmarks share lives here too, so that a chapter can time the
+reader's own machine the same way (chapter 5, in Colab too): ``step_times`` trains each
+model one step at a time in alternating rounds, ``compare_step_times`` takes their medians
+(``benchmarks/model_step_time.py`` uses the same rounds for its ratio).
 """
 
 from __future__ import annotations
@@ -15,8 +20,8 @@ import json
 import os
 import pathlib
 
-__all__ = ["BENCHMARKS_ENV", "benchmark_runs", "benchmarks_dir", "book_build_times", "gpu_training_rates",
-           "gpu_training_table", "pipeline_rates", "rate_range"]
+__all__ = ["BENCHMARKS_ENV", "benchmark_runs", "benchmarks_dir", "book_build_times", "compare_step_times",
+           "gpu_training_rates", "gpu_training_table", "pipeline_rates", "rate_range", "step_times"]
 
 BENCHMARKS_ENV = "RESNET_BENCHMARKS"  # another folder of results; default: the repository's benchmarks/
 
@@ -102,3 +107,48 @@ def gpu_training_table(*, directory=None) -> dict[str, tuple[list[str], list[lis
                               str(len(rates))]
                              for (model, size, augment, batch, policy), rates in rows.items()])
             for card, rows in groups.items()}
+
+
+def step_times(models: dict, *, batch_size: int, rounds: int = 5, warmup: int = 2, seed: int = 0) -> dict:
+    """Seconds of each timed training step of each model: ``{name: [seconds per round]}``.
+
+    Every model is compiled with the same SGD and loss and gets the same random batch; each
+    round runs one step of each, the order reversed every other round (A B C, C B A, ...), so
+    that load on a shared machine, and running first or last, hit all alike. ``warmup`` rounds
+    (tracing, compilation) are not timed. Models must share an input shape and have a softmax
+    head.
+    """
+    import time
+
+    import keras
+    import numpy as np
+
+    if not models or rounds < 1:
+        raise ValueError(f"step_times needs models and rounds >= 1; got {len(models)} models, rounds={rounds}")
+    shapes = {name: tuple(m.input_shape[1:]) for name, m in models.items()}
+    if len(set(shapes.values())) != 1:
+        raise ValueError(f"models have different input shapes: {shapes}")
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 1, (batch_size, *next(iter(shapes.values())))).astype("float32")
+    y = rng.integers(0, min(m.output_shape[-1] for m in models.values()), batch_size)
+    for model in models.values():
+        model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
+                      loss="sparse_categorical_crossentropy")
+    times = {name: [] for name in models}
+    order = list(models.items())
+    for round_ in range(warmup + rounds):
+        for name, model in (order if round_ % 2 == 0 else order[::-1]):
+            start = time.perf_counter()
+            model.train_on_batch(x, y)
+            if round_ >= warmup:
+                times[name].append(time.perf_counter() - start)
+    return times
+
+
+def compare_step_times(models: dict, *, batch_size: int, rounds: int = 5, warmup: int = 2,
+                       seed: int = 0) -> dict:
+    """Median seconds per training step of each model, measured by ``step_times``."""
+    import statistics
+
+    times = step_times(models, batch_size=batch_size, rounds=rounds, warmup=warmup, seed=seed)
+    return {name: statistics.median(t) for name, t in times.items()}

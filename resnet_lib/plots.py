@@ -398,7 +398,7 @@ def cost_time_figure(multiply_adds: Mapping[str, float], seconds: Mapping[str, f
     """Each network's multiply-adds per image (x, 1e9) against its median training step (y, ms).
 
     ``multiply_adds`` and ``seconds`` are keyed by the same network names (e.g. from
-    ``resnet_lib.complexity.multiply_adds`` and ``resnet_lib.book.compare_step_times``).
+    ``resnet_lib.complexity.multiply_adds`` and ``resnet_lib.benchmarks.compare_step_times``).
     """
     if set(multiply_adds) != set(seconds):
         raise ValueError(f"multiply_adds and seconds: expected the same networks, got "

@@ -262,14 +262,15 @@ def test_trainable_parameters_leave_out_batch_norm_statistics():
 
 
 def test_compare_step_times_times_each_model():
+    from resnet_lib.benchmarks import compare_step_times
     from resnet_lib.models import cifar_resnet
 
     models = {"resnet8": cifar_resnet(8, input_shape=(16, 16, 3)),
               "plain8": cifar_resnet(8, input_shape=(16, 16, 3), residual=False)}
-    times = book.compare_step_times(models, batch_size=4, rounds=2, warmup=1)
+    times = compare_step_times(models, batch_size=4, rounds=2, warmup=1)
     assert set(times) == {"resnet8", "plain8"} and all(t > 0 for t in times.values())
     with pytest.raises(ValueError, match="different input shapes"):
-        book.compare_step_times({"a": models["resnet8"], "b": cifar_resnet(8, input_shape=(8, 8, 3))},
+        compare_step_times({"a": models["resnet8"], "b": cifar_resnet(8, input_shape=(8, 8, 3))},
                                 batch_size=2)
 
 
@@ -277,6 +278,7 @@ def test_compare_step_times_measures_each_models_own_step(monkeypatch):
     """Steps of known length (sleeps) come back as their medians, warm-up rounds not timed."""
     import time
 
+    from resnet_lib.benchmarks import compare_step_times
     from resnet_lib.models import cifar_resnet
 
     models = {"fast": cifar_resnet(8, input_shape=(8, 8, 3)), "slow": cifar_resnet(8, input_shape=(8, 8, 3))}
@@ -291,7 +293,7 @@ def test_compare_step_times_measures_each_models_own_step(monkeypatch):
 
     for name, model in models.items():
         monkeypatch.setattr(model, "train_on_batch", stepper(name))
-    times = book.compare_step_times(models, batch_size=4, rounds=3, warmup=1)
+    times = compare_step_times(models, batch_size=4, rounds=3, warmup=1)
     assert calls == {"fast": [4] * 4, "slow": [4] * 4}
     assert 0.02 <= times["fast"] < 0.08  # the median of 0.02, 0.02, 0.03, plus scheduling
     assert 0.10 <= times["slow"] < 0.2  # the median 0.11; the 0.5 s warm-up is left out

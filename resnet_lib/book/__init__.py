@@ -15,7 +15,6 @@ a notebook needs around them, one idea per module:
   (``small_image_data``, ``small_image_input_shape``); ``data_dir``; ``progress`` bars.
 - ``lesions``: ``labelled_lesion_study``, Veit et al.'s lesion study keyed by the chapter's labels.
 - ``sources``: the "Sources of the numbers" page, generated from ``resnet_lib.reference``.
-- ``measure``: ``compare_step_times`` (training steps timed fairly on a shared machine).
 - ``display``: ``markdown_table``, ``show_markdown``, ``show_figure``, and ``explorer``:
   ipywidgets controls with a static rendering beside them, so the HTML book shows the content
   without a kernel (ipywidgets 7 and 8).
@@ -24,14 +23,14 @@ a notebook needs around them, one idea per module:
 
 The project's wiring (the repository URL, the Colab link and install cell, the map of the
 library) is ``resnet_lib.project``; the measured results of ``benchmarks/`` are read by
-``resnet_lib.benchmarks``.
+``resnet_lib.benchmarks``, which also holds the step timing chapter 5 runs
+(``compare_step_times``).
 
 Nothing heavy is imported at package level: Keras, IPython and ipywidgets load on first use.
 """
 
 from resnet_lib.book.display import (display_bundle, explorer, explorer_widget, markdown_table, show_figure,
                                      show_markdown)
-from resnet_lib.book.measure import compare_step_times
 from resnet_lib.book.runs import (
     SMALL_IMAGE_RUNS, data_dir, fit_cached, progress, run_dir, small_image_data, small_image_input_shape,
     small_image_runs, train_small_image_net,
@@ -39,7 +38,7 @@ from resnet_lib.book.runs import (
 from resnet_lib.book.setup import ChapterConfig, by_profile, chapter_setup, embedded_data_notice
 
 __all__ = [
-    "ChapterConfig", "SMALL_IMAGE_RUNS", "by_profile", "chapter_setup", "compare_step_times",
+    "ChapterConfig", "SMALL_IMAGE_RUNS", "by_profile", "chapter_setup",
     "data_dir", "display_bundle", "embedded_data_notice", "explorer", "explorer_widget", "fit_cached",
     "markdown_table", "progress", "run_dir", "show_figure", "show_markdown",
     "small_image_data", "small_image_input_shape", "small_image_runs", "train_small_image_net",
