@@ -31,7 +31,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # The smoke build that make test checks, apart from make book's book/_build
 BOOK_CHECK_DIR := .cache/book-smoke
 
-.PHONY: test unit unit-tf unit-jax unit-jax-tf unit-torch unit-other unit-rest book-then-jax-tf jax-then-torch envs nbval book book-check browser env clean
+.PHONY: test unit unit-tf unit-jax unit-jax-tf unit-torch book-then-jax-tf jax-then-torch envs nbval book book-check browser env clean
 
 env: $(STAMP)
 
@@ -69,13 +69,6 @@ unit-jax: $(NOTF_STAMP)
 
 unit-jax-tf: $(STAMP)
 	RESNET_ONE_BACKEND_DONE=1 KERAS_BACKEND=jax $(PY) -m pytest $(XDIST) -m "tensorflow and not slow" tests
-
-# the passes after the first: JAX on two workers, then the two short ones on one
-unit-other:
-	$(MAKE) unit-jax unit-rest
-
-unit-rest:
-	$(MAKE) unit-jax-tf unit-torch XDIST=
 
 # the torch backend's own tests (the recorded runs' path), in the JAX environment that has torch
 unit-torch: $(NOTF_STAMP)
