@@ -13,7 +13,8 @@ on the real CIFAR-10 test images:
   on a fixed subset of ``LESION_IMAGES`` test images drawn with ``LESION_SEED``;
 - ``models/resnet<d>.keras``: ResNet-20 and -56 as whole Keras models without optimizer state.
   Each takes raw 32x32 RGB images (uint8, 0-255), subtracts the training set's per-pixel mean
-  inside (``PixelMeanSubtraction``) and returns class probabilities, so that
+  inside (``PixelMeanSubtraction``) and returns class probabilities, so that after
+  ``import resnet_lib.models`` (which registers the library's layers with Keras),
   ``keras.saving.load_model(path, safe_mode=True).predict(images)`` gives the recorded test
   error on any Keras backend. Their SHA-256 go into ``provenance.json``.
 

@@ -4,6 +4,8 @@ test error when loaded (on the JPEG copy of CIFAR-10 in ``../shared/data`` when 
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -117,19 +119,32 @@ def test_exported_models_are_small_and_named_in_the_provenance(net, records):
     assert models[net]["sha256"] == sha256_of(path)
 
 
+READER = """
+import sys
+import numpy as np
+import keras
+import resnet_lib.models  # registers the library's layers with Keras; nothing else is needed
+from resnet_lib.data.small_images import load_cifar10
+
+path, source = sys.argv[1:]
+splits = load_cifar10(source=source)
+model = keras.saving.load_model(path, safe_mode=True)
+predicted = np.argmax(model.predict(splits.x_test, batch_size=500, verbose=0), axis=-1)
+print(float(np.mean(predicted != splits.y_test.reshape(-1))))
+"""
+
+
 @pytest.mark.parametrize("net", EXPORTED)
 def test_exported_models_give_the_recorded_test_error(net, records):
-    """keras.saving.load_model(path, safe_mode=True).predict(raw uint8 images): the recorded error."""
+    """A reader's fresh interpreter: ``import resnet_lib.models``, then
+    keras.saving.load_model(path, safe_mode=True).predict(raw uint8 images): the recorded error."""
     source = os.environ.get("RESNET_CIFAR10") or (str(SHARED_CIFAR) if SHARED_CIFAR.exists() else None)
     if source is None:
         pytest.skip("no CIFAR-10 copy here (../shared/data/cifar10-jpeg.tar.gz or $RESNET_CIFAR10)")
-    import keras
-
-    from resnet_lib.data.small_images import load_cifar10
-
-    splits = load_cifar10(source=source)
-    model = keras.saving.load_model(model_path(RECORDS, net), safe_mode=True)
-    predicted = np.argmax(model.predict(splits.x_test, batch_size=500, verbose=0), axis=-1)
-    error = float(np.mean(predicted != splits.y_test.reshape(-1)))
+    # a new process, so that no layer is registered by what this test session imported before
+    done = subprocess.run([sys.executable, "-c", READER, str(model_path(RECORDS, net)), source],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    error = float(done.stdout.strip().splitlines()[-1])
     recorded = json.loads((RECORDS / "test_error.json").read_text())[net]["test_error"]
     assert abs(error - recorded) <= 0.001, (error, recorded)  # 10 of 10,000: other backends' rounding
