@@ -13,8 +13,8 @@ that it is still at 72.9% training error after 4 of 5 epochs; with it, 6 epochs 
 enough either (66.5% after 5 of 6). The default is therefore 8: two more epochs at lr 0.1
 before the first drop, and the calibration histories are in ``benchmarks/fig6_schedule``.
 The committed record has plain-56 at 60.8% training error after 8 (its test,
-``tests/test_records_fig6.py``, asserts 25 points below chance). All four nets get the warm-up, so they differ
-in depth and shortcuts only. Each net is one resumable ``resnet_lib.train`` run under
+``tests/test_records_fig6.py``, asserts 25 points below chance). All four nets get the
+warm-up, so they differ in depth and shortcuts only. Each net is one resumable ``resnet_lib.train`` run under
 ``--runs``, trained one after another (two cores are one net's worth). The checkpoint kept is
 the one with the lowest *validation* error; the test error is measured after every epoch for
 the curves and never chooses anything.
@@ -42,7 +42,7 @@ __all__ = ["FIG6_NETS", "DEFAULT_EPOCHS", "RECORDS", "fig6_nets", "run_fig6", "c
 
 FIG6_NETS = ("plain20", "plain56", "resnet20", "resnet56")
 # The committed record: 2 h 39 min of training for the four nets on two AMD EPYC cores, then
-# 14 min of analyses (epochs of 140-533 s);
+# 14 min of analyses (epochs of 140-533 s).
 # 6 left plain-56 at 66.5% training error after 5 (benchmarks/fig6_schedule/README.md)
 DEFAULT_EPOCHS = 8
 WARMUP_ITERATIONS = 400  # Section 4.2: lr 0.01 for "about 400 iterations"
