@@ -84,7 +84,7 @@ nbval: $(STAMP)
 # TensorFlow pass on both cores; then two halves of about equal length, one pytest worker each:
 # the smoke build (one kernel at a time) and then the JAX-on-tf.data pass, beside the JAX pass
 # and then torch's. Measured on 2 idle cores, fresh clone (benchmarks/make_test.md): 11:56 to
-# 13:49 in all, by the hour; more processes than cores cost more than they save (everything at
+# 14:05 in all, by the hour; more processes than cores cost more than they save (everything at
 # once: 13:08, in the morning's state).
 # --output-sync keeps each one's log in one piece. Each chapter is executed once, by the smoke
 # build: nbval (make nbval) executed every chapter a second time in the same profile, for the
